@@ -1,0 +1,524 @@
+"""The claims ledger: every number a study printed, typed and traceable.
+
+One YAML file per study under ``data/claims/``. Each claim holds a figure
+exactly as printed, where it was printed, what it measures (a *reading*:
+population, variable, statistic, method) and the precision it was printed
+at. A figure whose meaning the text leaves open carries several readings, one
+of them adopted, each with the reason for or against it.
+
+Loading goes through pydantic models for structure and through
+:func:`check_ledger` for meaning; either way a malformed ledger ends in one
+:class:`~cart_lib.errors.LedgerError` naming the file, the claim and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from . import expressions, paths, printed
+from .errors import LedgerError
+from .record import COLUMN_BY_NAME, COLUMN_NAMES, DAYS_PER_MONTH
+
+
+class Statistic(str, Enum):
+    """What a reading computes from the cohort."""
+
+    count = "count"                  #: patients in the population with the event
+    exact_ci = "exact_ci"            #: a proportion with its Clopper-Pearson interval
+    median = "median"                #: simple median of a variable, with its range
+    range = "range"                  #: minimum and maximum of a variable
+    km_median = "km_median"          #: Kaplan-Meier median of an endpoint, with the range of times
+    p_value = "p_value"              #: p-value of a two-group test
+    no_difference = "no_difference"  #: a two-group test that is not significant
+    day = "day"                      #: the day something happened to the patient(s) described
+    bound = "bound"                  #: every patient's value lies beyond a printed bound
+    definition = "definition"        #: a number that defines an endpoint's window
+
+
+class Test(str, Enum):
+    """Two-group tests a p-value can come from."""
+
+    fisher_exact = "fisher_exact"                      #: Fisher's exact test on a 2x2 table
+    chi2 = "chi2"                                      #: Pearson chi-square, no continuity correction
+    chi2_yates = "chi2_yates"                          #: Pearson chi-square with Yates' correction
+    mannwhitney_exact = "mannwhitney_exact"            #: Mann-Whitney U, exact distribution
+    mannwhitney_asymptotic = "mannwhitney_asymptotic"  #: Mann-Whitney U, normal approximation
+    boschloo_exact = "boschloo_exact"                  #: Boschloo's exact test on a 2x2 table
+    logrank = "logrank"                                #: log-rank test of an endpoint
+
+
+class Endpoint(str, Enum):
+    """Time-to-event endpoints, derived from the record by the rules in :mod:`cart_lib.record`."""
+
+    overall_survival = "overall_survival"
+    leukemia_free_survival = "leukemia_free_survival"
+    follow_up = "follow_up"   #: reverse Kaplan-Meier: time to last contact, death censored
+
+
+#: The roles a printed number can play, by statistic. ``reads`` names one per number.
+ROLES: dict[Statistic, set[str]] = {
+    Statistic.count: {"count", "denominator", "percent"},
+    Statistic.exact_ci: {"count", "denominator", "percent", "level", "ci_low", "ci_high"},
+    Statistic.median: {"median", "min", "max"},
+    Statistic.range: {"min", "max"},
+    Statistic.km_median: {"median", "min", "max"},
+    Statistic.p_value: {"p"},
+    Statistic.no_difference: set(),
+    Statistic.day: {"count", "value"},
+    Statistic.bound: {"bound"},
+    Statistic.definition: {"value"},
+}
+#: Fields a reading must give, by statistic.
+REQUIRED: dict[Statistic, tuple[str, ...]] = {
+    Statistic.count: ("population",),
+    Statistic.exact_ci: ("population", "event"),
+    Statistic.median: ("population", "variable"),
+    Statistic.range: ("population", "variable"),
+    Statistic.km_median: ("population", "endpoint"),
+    Statistic.p_value: ("population", "groups", "test"),
+    Statistic.no_difference: ("population", "groups", "test"),
+    Statistic.day: ("population", "variable"),
+    Statistic.bound: ("population", "variable", "comparator"),
+    Statistic.definition: ("defines",),
+}
+#: For two-group tests, the field naming what is compared.
+TEST_INPUT = {
+    Test.fisher_exact: "event", Test.chi2: "event", Test.chi2_yates: "event",
+    Test.boschloo_exact: "event",
+    Test.mannwhitney_exact: "variable", Test.mannwhitney_asymptotic: "variable",
+    Test.logrank: "endpoint",
+}
+UNITS = {"days": 1.0, "months": DAYS_PER_MONTH, "years": 365.25}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Locator(_Strict):
+    """Where a figure was printed: the source and its paragraph (1-based)."""
+
+    source: str
+    paragraph: int = Field(ge=1)
+    sentence: int | None = Field(default=None, ge=1)
+
+    def __str__(self) -> str:
+        out = f"{self.source}, paragraph {self.paragraph}"
+        return out + (f", sentence {self.sentence}" if self.sentence else "")
+
+
+class Reading(_Strict):
+    """One way of computing a printed figure from the patient record.
+
+    Attributes
+    ----------
+    id : str
+        Name of the reading, unique within its claim.
+    population : str
+        Expression selecting the patients the figure is about.
+    statistic : Statistic
+        What is computed.
+    event, variable, endpoint : str, optional
+        What is counted (an expression), measured (a column or variable) or
+        timed (an endpoint), as the statistic needs.
+    each : str, optional
+        For counts: every counted patient also satisfies this expression.
+    groups : list of two str, optional
+        For two-group tests: expressions selecting each group.
+    test : Test, optional
+        The test behind a p-value.
+    direction : {"first_higher", "first_lower"}, optional
+        Which group the text says has the higher rate or values.
+    comparator : {"<", "<=", ">", ">="}, optional
+        For bounds: how each value relates to the printed bound.
+    defines : str, optional
+        For definitions: the column or ledger variable whose window is printed.
+    unit : {"days", "months", "years"}, optional
+        Unit of printed times, converted to record days.
+    method : str, optional
+        The method in the reader's words, where the source implies one.
+    adopted : bool
+        Whether the book adopts this reading (exactly one per claim).
+    literal : bool
+        Whether this is a plain reading of the printed words (not a re-interpretation).
+    why : str, optional
+        Why this reading is adopted, or what speaks against it.
+    """
+
+    id: str = "plain"
+    population: str | None = None
+    statistic: Statistic
+    event: str | None = None
+    variable: str | None = None
+    endpoint: Endpoint | None = None
+    each: str | None = None
+    groups: list[str] | None = Field(default=None, min_length=2, max_length=2)
+    test: Test | None = None
+    direction: Literal["first_higher", "first_lower"] | None = None
+    comparator: Literal["<", "<=", ">", ">="] | None = None
+    defines: str | None = None
+    unit: Literal["days", "months", "years"] | None = None
+    method: str | None = None
+    adopted: bool = True
+    literal: bool = True
+    why: str | None = None
+
+    def expressions(self) -> dict[str, str]:
+        """The reading's expressions, by field name."""
+        out = {k: getattr(self, k) for k in ("population", "event", "variable", "each")
+               if getattr(self, k)}
+        for i, group in enumerate(self.groups or []):
+            out[f"groups[{i}]"] = group
+        return out
+
+    @property
+    def scale(self) -> float:
+        """Record days per printed unit."""
+        return UNITS[self.unit or "days"]
+
+
+class Claim(_Strict):
+    """One printed figure of a study.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, unique within the study.
+    printed : str
+        The figure exactly as printed.
+    locator : Locator
+        Where it was printed.
+    says : str
+        One line, in the book's own words, on what the figure states.
+    reads : list of str
+        The role of each number in ``printed``, in order.
+    precision : dict of str to float
+        The printed resolution of each number, by role.
+    readings : list of Reading
+        The ways of computing the figure; exactly one adopted.
+    question : str, optional
+        For several readings: what the text leaves open.
+    infeasible_as_printed : str, optional
+        Why no literal reading of the figure can hold (checked by claim inversion).
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    printed: str = Field(min_length=1)
+    locator: Locator
+    says: str = Field(min_length=1)
+    reads: list[str] = []
+    precision: dict[str, float] = {}
+    readings: list[Reading] = Field(min_length=1)
+    question: str | None = None
+    infeasible_as_printed: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_measure(cls, data: Any) -> Any:
+        # A claim with one reading may give it inline as ``measure``.
+        if isinstance(data, dict) and "measure" in data:
+            if "readings" in data:
+                raise ValueError("give either 'measure' or 'readings', not both")
+            data = dict(data)
+            data["readings"] = [data.pop("measure")]
+        return data
+
+    @property
+    def adopted(self) -> Reading:
+        """The reading the book adopts."""
+        return next(r for r in self.readings if r.adopted)
+
+    def numbers(self) -> dict[str, printed.Token]:
+        """The printed numbers, by role."""
+        return dict(zip(self.reads, printed.tokens(self.printed)))
+
+    def holds_for(self) -> dict[str, tuple[float, float]]:
+        """For each role, the interval of true values that print as printed."""
+        return {role: printed.rounding_interval(tok.value, self.precision[role])
+                for role, tok in self.numbers().items()}
+
+
+class Variable(_Strict):
+    """A named expression a study's claims share (e.g. ``severe_crs``)."""
+
+    expr: str | None = None
+    column: str | None = None
+    window_days: float | None = None
+    description: str
+
+    @model_validator(mode="after")
+    def _expr_or_column(self) -> Variable:
+        if (self.expr is None) == (self.column is None):
+            raise ValueError("give exactly one of 'expr' (a new variable) or 'column' "
+                             "(a note on a record column)")
+        return self
+
+
+class StudyColumn(_Strict):
+    """A column a study adds to the patient record."""
+
+    dtype: Literal["str", "bool", "int", "float"]
+    description: str
+
+
+class Reference(_Strict):
+    """Bibliographic reference of the study."""
+
+    authors: str
+    title: str
+    journal: str
+    year: int
+    volume: str | None = None
+    issue: str | None = None
+    pages: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    note: str | None = None
+
+
+class Rules(_Strict):
+    """Endpoint rules a study's text implies, stated once per ledger.
+
+    Attributes
+    ----------
+    lfs_non_responder : {"assessment", "day0"}
+        When a patient who never reached CR has their leukaemia-free-survival
+        event: ``assessment``, at the end of the response window (the window
+        of ``cr_d30``) or at death or last contact if earlier; ``day0``, at
+        infusion.
+    why : str
+        Why the study's figures imply this rule.
+    """
+
+    lfs_non_responder: Literal["assessment", "day0"] = "assessment"
+    why: str
+
+
+class NotClaim(_Strict):
+    """A number in the source that is deliberately not a claim, and why."""
+
+    printed: str
+    why: str
+
+
+class Ledger(_Strict):
+    """The claims ledger of one study."""
+
+    study: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    reference: Reference
+    sources: dict[str, str]
+    design: str
+    size_claim: str
+    groups: list[str] = Field(min_length=1)
+    rules: Rules
+    columns: dict[str, StudyColumn] = {}
+    variables: dict[str, Variable] = {}
+    not_claims: list[NotClaim] = []
+    claims: list[Claim] = Field(min_length=1)
+    path: Path | None = None
+    sha256: str | None = None
+
+    def claim(self, claim_id: str) -> Claim:
+        """The claim with this id."""
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(f"{self.study} has no claim {claim_id!r}")
+
+    def compiler(self) -> expressions.Compiler:
+        """An expression compiler that knows this study's variables."""
+        return expressions.Compiler({k: v.expr for k, v in self.variables.items() if v.expr})
+
+
+# --------------------------------------------------------------------------- checks
+
+def _known_names(ledger: Ledger) -> set[str]:
+    return set(COLUMN_NAMES) | set(ledger.columns) | set(ledger.variables)
+
+
+def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
+    """Check one claim's meaning; raise :class:`LedgerError` on the first fault."""
+
+    def fail(field: str, rule: str) -> None:
+        raise LedgerError(file, claim.id, field, rule)
+
+    tokens = printed.tokens(claim.printed)
+    if len(tokens) != len(claim.reads):
+        fail("printed", f"the figure {claim.printed!r} holds {len(tokens)} number(s) "
+                        f"({', '.join(t.text for t in tokens) or 'none'}) but 'reads' names "
+                        f"{len(claim.reads)}: {claim.reads}")
+    if len(set(claim.reads)) != len(claim.reads):
+        fail("reads", f"a role appears twice in {claim.reads}")
+    if set(claim.precision) != set(claim.reads):
+        fail("precision", f"precision must give one step per role read {sorted(claim.reads)}, "
+                          f"it gives {sorted(claim.precision)}")
+    for role, token in zip(claim.reads, tokens):
+        step = claim.precision[role]
+        if printed.decimals_of(step) is None:
+            fail(f"precision.{role}", f"step {step} is not a power of ten")
+        if printed.decimals_of(step) != token.decimals:
+            fail(f"precision.{role}", f"step {step} contradicts the printed {token.text!r}, "
+                                      f"which has {token.decimals} decimal(s) (step {token.step})")
+        if role in {"percent", "level", "ci_low", "ci_high"} and not token.percent:
+            if role != "ci_low":   # '63.6–98.5%' prints the sign once for both bounds
+                fail("reads", f"role {role!r} is a percentage but {token.text!r} has no '%'")
+
+    adopted = [r for r in claim.readings if r.adopted]
+    if len(adopted) != 1:
+        fail("readings", f"exactly one reading must be adopted, found {len(adopted)}")
+    if len(claim.readings) > 1 and not claim.question:
+        fail("question", "a claim with several readings must say what the text leaves open")
+    ids = [r.id for r in claim.readings]
+    if len(set(ids)) != len(ids):
+        fail("readings", f"reading ids repeat: {ids}")
+    known = _known_names(ledger)
+    for r in claim.readings:
+        prefix = f"readings[{r.id}]"
+        for need in REQUIRED[r.statistic]:
+            if getattr(r, need) is None:
+                fail(f"{prefix}.{need}", f"statistic '{r.statistic.value}' needs '{need}'")
+        extra = set(claim.reads) - ROLES[r.statistic]
+        if extra:
+            fail("reads", f"statistic '{r.statistic.value}' cannot read {sorted(extra)}; "
+                          f"it reads {sorted(ROLES[r.statistic]) or 'no number'}")
+        if r.test is not None and getattr(r, TEST_INPUT[r.test]) is None:
+            fail(f"{prefix}.{TEST_INPUT[r.test]}",
+                 f"test '{r.test.value}' compares a(n) {TEST_INPUT[r.test]}; give one")
+        if r.statistic in (Statistic.count, Statistic.exact_ci, Statistic.median, Statistic.range,
+                           Statistic.day) and r.groups:
+            fail(f"{prefix}.groups", f"statistic '{r.statistic.value}' takes one population, "
+                                     f"not groups")
+        for field, text in r.expressions().items():
+            try:
+                used = expressions.names(text)
+            except expressions.ExpressionError as exc:
+                fail(f"{prefix}.{field}", str(exc))
+            unknown = sorted(used - known)
+            if unknown:
+                fail(f"{prefix}.{field}", f"unknown column(s) {unknown}: not in the patient "
+                                          f"record, the study's columns or its variables")
+        if r.statistic is Statistic.definition:
+            target = ledger.variables.get(r.defines)
+            window = target.window_days if target else getattr(
+                COLUMN_BY_NAME.get(r.defines), "window_days", None)
+            if window is None:
+                fail(f"{prefix}.defines", f"{r.defines!r} is neither a ledger variable nor a "
+                                          f"record column with a window in days")
+
+
+def check_ledger(ledger: Ledger, file: str) -> None:
+    """Check a whole ledger's meaning; raise :class:`LedgerError` on the first fault."""
+    seen: set[str] = set()
+    for claim in ledger.claims:
+        if claim.id in seen:
+            raise LedgerError(file, claim.id, "id", "duplicate claim id")
+        seen.add(claim.id)
+    if ledger.size_claim not in seen:
+        raise LedgerError(file, None, "size_claim", f"names no claim: {ledger.size_claim!r}")
+    for name, var in ledger.variables.items():
+        field = f"variables.{name}"
+        if name in COLUMN_NAMES and var.expr:
+            raise LedgerError(file, None, field, "a variable may not shadow a record column")
+        if var.column and var.column not in COLUMN_NAMES and var.column not in ledger.columns:
+            raise LedgerError(file, None, f"{field}.column", f"unknown column {var.column!r}")
+        if var.expr:
+            try:
+                unknown = sorted(expressions.names(var.expr) - _known_names(ledger))
+            except expressions.ExpressionError as exc:
+                raise LedgerError(file, None, f"{field}.expr", str(exc)) from None
+            if unknown:
+                raise LedgerError(file, None, f"{field}.expr", f"unknown column(s) {unknown}")
+    for name in ledger.columns:
+        if name in COLUMN_NAMES:
+            raise LedgerError(file, None, f"columns.{name}",
+                              "a study may add columns, not redefine the record's")
+    try:
+        compiler = ledger.compiler()
+        for name in ledger.variables:
+            if ledger.variables[name].expr:
+                compiler.mask(name)
+    except expressions.ExpressionError as exc:
+        raise LedgerError(file, None, "variables", str(exc)) from None
+    for claim in ledger.claims:
+        check_claim(claim, ledger, file)
+
+
+# --------------------------------------------------------------------------- loading
+
+def _field_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_ledger(path: str | Path) -> Ledger:
+    """Read, validate and check a claims ledger.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+
+    Returns
+    -------
+    Ledger
+
+    Raises
+    ------
+    LedgerError
+        One message naming the file, the claim id and the field at fault.
+    """
+    path = Path(path)
+    file = str(path.relative_to(paths.ROOT)) if path.is_relative_to(paths.ROOT) else str(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise LedgerError(file, None, None, f"cannot read the ledger ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise LedgerError(file, None, None, f"not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise LedgerError(file, None, None, "a ledger is a mapping with 'study' and 'claims'")
+    claims_raw = raw.get("claims")
+    if isinstance(claims_raw, list):
+        for i, item in enumerate(claims_raw):
+            claim_id = item.get("id") if isinstance(item, dict) else None
+            try:
+                Claim.model_validate(item)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                raise LedgerError(file, str(claim_id or f"#{i + 1}"),
+                                  _field_path(err["loc"]) or None, err["msg"]) from None
+    try:
+        ledger = Ledger.model_validate({**raw, "path": path,
+                                        "sha256": hashlib.sha256(raw_bytes).hexdigest()})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise LedgerError(file, None, _field_path(err["loc"]) or None, err["msg"]) from None
+    if ledger.study != path.stem:
+        raise LedgerError(file, None, "study",
+                          f"study {ledger.study!r} does not match the file name {path.stem!r}")
+    check_ledger(ledger, file)
+    return ledger
+
+
+def load(study: str) -> Ledger:
+    """Load the ledger of ``study`` from ``data/claims/``."""
+    return load_ledger(paths.ledger_path(study))
+
+
+def load_all() -> list[Ledger]:
+    """Load every study's ledger, sorted by study."""
+    return [load(s) for s in paths.studies()]

@@ -1,0 +1,90 @@
+"""Tables of claims, for the command line and the book.
+
+Each function returns plain rows or a pandas DataFrame, so that the CLI, the
+chapters and the tests read the same thing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import ledger as ledger_mod
+from . import paths
+
+
+def claim_rows(study: str | None = None) -> list[dict]:
+    """One row per claim, in ledger order.
+
+    Parameters
+    ----------
+    study : str, optional
+        Restrict to one study; all studies when omitted.
+
+    Returns
+    -------
+    list of dict
+        Keys ``id``, ``study``, ``printed``, ``reproduced``, ``status``,
+        ``statistic``, ``says``, ``locator``, ``holds_for``, ``reading``,
+        ``alternatives``, ``question``. ``reproduced`` is None and ``status``
+        is ``pending`` until a cohort is evaluated against the claim.
+
+    Examples
+    --------
+    >>> rows = claim_rows("hu2019")
+    >>> rows[0]["id"], rows[0]["status"]
+    ('total_patients', 'pending')
+    """
+    studies = [study] if study else paths.studies()
+    rows = []
+    for slug in studies:
+        led = ledger_mod.load(slug)
+        for claim in led.claims:
+            adopted = claim.adopted
+            rows.append({
+                "id": claim.id,
+                "study": led.study,
+                "printed": claim.printed,
+                "reproduced": None,
+                "status": "pending",
+                "statistic": adopted.statistic.value,
+                "says": claim.says,
+                "locator": str(claim.locator),
+                "holds_for": {role: list(iv) for role, iv in claim.holds_for().items()},
+                "reading": adopted.id,
+                "alternatives": [r.id for r in claim.readings if not r.adopted],
+                "question": claim.question,
+            })
+    return rows
+
+
+def claims_frame(study: str) -> pd.DataFrame:
+    """The claims of one study as a table for the book: figure, meaning, status."""
+    rows = claim_rows(study)
+    frame = pd.DataFrame(rows)[["id", "printed", "statistic", "reading", "status"]]
+    return frame.set_index("id")
+
+
+def intervals_frame(claim: ledger_mod.Claim) -> pd.DataFrame:
+    """For one claim: each printed number, its role, and the values that print the same."""
+    rows = []
+    for role, token in claim.numbers().items():
+        low, high = claim.holds_for()[role]
+        rows.append({"role": role, "printed": token.text + ("%" if token.percent else ""),
+                     "precision": claim.precision[role], "holds for": f"[{low:g}, {high:g})"})
+    return pd.DataFrame(rows).set_index("role")
+
+
+def ambiguities_frame(study: str | None = None) -> pd.DataFrame:
+    """Every reading of every claim that has more than one, with its status in the ledger."""
+    rows = []
+    for led in ([ledger_mod.load(study)] if study else ledger_mod.load_all()):
+        for claim in led.claims:
+            if len(claim.readings) < 2:
+                continue
+            for reading in claim.readings:
+                rows.append({"study": led.study, "claim": claim.id, "question": claim.question,
+                             "reading": reading.id,
+                             "adopted": "yes" if reading.adopted else "",
+                             "literal": "yes" if reading.literal else "",
+                             "why": reading.why or ""})
+    return pd.DataFrame(rows).set_index(["study", "claim", "reading"])

@@ -1,0 +1,50 @@
+"""Reading numbers out of printed figures, and what rounding allows."""
+
+import pytest
+
+from cart_lib.printed import decimals_of, rounding_interval, rounds_to, tokens
+
+
+@pytest.mark.parametrize("text, values", [
+    ("27 (96.4%)", [27, 96.4]),
+    ("95% CI 63.6–98.5%", [95, 63.6, 98.5]),
+    ("p = 0.049", [0.049]),
+    ("3×105/kg (1-30×105/kg)", [3, 1, 30]),
+    ("two patients (7.1%) with Grade 3-4 CRS", [2, 7.1]),
+    ("RD-alloCAR (Grade ≥ 3) p = 0.049", [0.049]),
+    ("follow up of 103 days (1-669days)", [103, 1, 669]),
+    ("44.4% (4/9 cases)", [44.4, 4, 9]),
+    ("No GVHD occurred", [0]),
+    ("NCT03173417", []),
+])
+def test_tokens(text, values):
+    assert [t.value for t in tokens(text)] == values
+
+
+def test_token_precision_and_percent():
+    first, second = tokens("27 (96.4%)")
+    assert (first.decimals, first.percent, first.step) == (0, False, 1.0)
+    assert (second.decimals, second.percent, second.step) == (1, True, 0.1)
+
+
+def test_rounding_interval_is_half_open_at_the_printed_step():
+    assert rounding_interval(96.4, 0.1) == (96.35, 96.45)
+    assert rounding_interval(0.049, 0.001) == (0.0485, 0.0495)
+
+
+@pytest.mark.parametrize("true, printed, step, expected", [
+    (27 / 28 * 100, 96.4, 0.1, True),
+    (25 / 28 * 100, 89.3, 0.1, True),
+    (25 / 27 * 100, 89.3, 0.1, False),     # 92.6%: the other denominator
+    (0.0485, 0.049, 0.001, True),          # lower edge included
+    (0.0495, 0.049, 0.001, False),         # upper edge excluded
+    (0.04914795, 0.049, 0.001, True),      # Fisher p of 8/17 vs 1/11
+])
+def test_rounds_to(true, printed, step, expected):
+    assert rounds_to(true, printed, step) is expected
+
+
+def test_decimals_of_rejects_steps_that_are_not_powers_of_ten():
+    assert decimals_of(0.001) == 3
+    assert decimals_of(5) is None
+    assert decimals_of(0.25) is None
