@@ -7,7 +7,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test notebooks lock env clean
+.PHONY: book test data notebooks lock env clean
+
+# Seeds of the committed cohorts (recorded again in each provenance file).
+SEED_hu2019    := 0
+SEED_zhang2020 := 3
 
 # The execution cache keys on a notebook's code cells only; these inputs are
 # invisible to it, so a change to any of them clears the cache.
@@ -32,6 +36,10 @@ $(CACHE_STAMP): $(CACHE_INPUTS)
 
 book: $(STAMP) $(CACHE_STAMP)  ## build the HTML book into _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+data: $(STAMP)  ## regenerate the committed cohorts from the ledgers (byte for byte)
+	$(BIN)/python -m cart_lib reconstruct --study hu2019 --seed $(SEED_hu2019)
+	$(BIN)/python -m cart_lib reconstruct --study zhang2020 --seed $(SEED_zhang2020)
 
 notebooks: $(STAMP)  ## re-execute the chapters in place (their outputs are nbval's reference)
 	$(BIN)/python -m cart_lib.notebooks

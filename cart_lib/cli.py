@@ -3,7 +3,14 @@
 Commands
 --------
 claims
-    List the claims ledger as a table, or as JSON objects.
+    List the claims ledger as a table, or as JSON objects, with each claim's
+    figure reproduced from the committed cohort and its status.
+reconstruct
+    Search for a cohort satisfying every claim of a study; write it with its
+    provenance under ``data/cohorts/``.
+invert
+    For each p-value and exact interval, list every table or rank
+    configuration that prints as published, under each reading.
 
 Bad input ends in one message on stderr naming the file, the claim or row,
 and the rule broken, with exit status 2; nothing is written.
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import paths
 from .report import claim_rows
@@ -36,9 +44,8 @@ def _print_table(rows: list[dict], columns: list[str]) -> None:
 
 
 def _cmd_claims(args: argparse.Namespace) -> int:
-    if args.study and args.study not in paths.studies():
-        raise CartError(f"no ledger for study {args.study!r}: known studies are "
-                        f"{', '.join(paths.studies())} (files in data/claims/)")
+    if args.study:
+        _known(args.study)
     rows = claim_rows(args.study)
     if args.json:
         json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
@@ -46,6 +53,79 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     else:
         _print_table(rows, ["study", "id", "printed", "statistic", "reproduced", "status"])
     return 0
+
+
+def _cmd_reconstruct(args: argparse.Namespace) -> int:
+    from .reconstruct import conflicting_claims, reconstruct, write
+    from .search import SearchError
+
+    studies = [args.study] if args.study else paths.studies()
+    for study in studies:
+        _known(study)
+        try:
+            rec = reconstruct(study, seed=args.seed, time_budget=args.time_budget,
+                              progress=not args.quiet and sys.stderr.isatty())
+        except SearchError as exc:
+            from . import ledger as ledger_mod
+            core = conflicting_claims(ledger_mod.load(study), exc.claims,
+                                      seed=args.seed) if exc.claims else []
+            raise CartError(f"{exc}. Smallest set of claims found that cannot all hold: "
+                            f"{', '.join(core) or 'none isolated'}. Nothing was written.") from None
+        out = paths.COHORTS if args.out is None else args.out
+        csv_path, prov_path = write(rec, out)
+        if not args.quiet:
+            print(f"{study}: {len(rec.frame)} patients, every claim matched "
+                  f"(seed {args.seed}, {rec.result.iterations:,} moves, "
+                  f"{rec.result.attempts} attempt(s)); wrote {_show(csv_path)} and {_show(prov_path)}")
+    return 0
+
+
+def _cmd_invert(args: argparse.Namespace) -> int:
+    from . import ledger as ledger_mod
+    from .inversion import check_infeasible_as_printed, invert_reading, invertible
+    from .reconstruct import load_table
+
+    studies = [args.study] if args.study else paths.studies()
+    problems = []
+    for study in studies:
+        _known(study)
+        led, table = ledger_mod.load(study), load_table(study)
+        inversions = []
+        for claim in led.claims:
+            if args.claim and claim.id != args.claim:
+                continue
+            readings = [r for r in claim.readings if invertible(r)]
+            if not readings:
+                continue
+            print(f"{study} {claim.id}: printed {claim.printed!r}")
+            for reading in readings:
+                inv = invert_reading(claim, reading, led, table)
+                inversions.append(inv)
+                marks = ", ".join(m for m, on in (("adopted", inv.adopted),
+                                                   ("literal", inv.literal)) if on)
+                shown = inv.feasible[:6]
+                more = f" … ({len(inv.feasible)} in all)" if len(inv.feasible) > 6 else ""
+                print(f"  {reading.id} [{marks or 'alternative'}] {inv.method}, {inv.sizes}: "
+                      f"{len(inv.feasible)} feasible {shown}{more}")
+                if inv.any_split is not None:
+                    print(f"    over every split of the {inv.sizes.split('total ')[1].rstrip(')')} "
+                          f"patients: {len(inv.any_split)} feasible {inv.any_split[:6]}")
+        if args.claim is None:
+            problems += [f"{study}: {p}" for p in check_infeasible_as_printed(led, inversions)]
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _known(study: str) -> None:
+    if study not in paths.studies():
+        raise CartError(f"no ledger for study {study!r}: known studies are "
+                        f"{', '.join(paths.studies())} (files in data/claims/)")
+
+
+def _show(path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(paths.ROOT)) if path.is_relative_to(paths.ROOT) else str(path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
     claims.add_argument("--study", help="one study slug (default: all)")
     claims.add_argument("--json", action="store_true", help="JSON objects instead of a table")
     claims.set_defaults(func=_cmd_claims)
+    recon = sub.add_parser("reconstruct", help="search for a cohort satisfying every claim")
+    recon.add_argument("--study", help="one study slug (default: all)")
+    recon.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
+    recon.add_argument("--time-budget", type=float, default=900.0,
+                       help="seconds before giving up (default 900)")
+    recon.add_argument("--out", type=Path, help="folder to write to (default data/cohorts)")
+    recon.add_argument("--quiet", action="store_true", help="no progress or summary")
+    recon.set_defaults(func=_cmd_reconstruct)
+    invert = sub.add_parser("invert", help="tables and ranks that print as each p-value and CI")
+    invert.add_argument("--study", help="one study slug (default: all)")
+    invert.add_argument("--claim", help="one claim id")
+    invert.set_defaults(func=_cmd_invert)
     return parser
 
 

@@ -117,8 +117,8 @@ def names(text: str) -> set[str]:
 def truthy(values: np.ndarray) -> np.ndarray:
     """Boolean mask of values that are non-empty and non-zero."""
     if values.dtype == object:
-        return np.array([v is not None and v == v and v not in ("", 0, False)
-                         for v in values], dtype=bool)
+        # Text columns hold None where empty (cart_lib.cohort); compare in C, not in a loop.
+        return (values != None) & (values != "")  # noqa: E711
     with np.errstate(invalid="ignore"):
         return ~np.isnan(values) & (values != 0)
 
@@ -126,7 +126,7 @@ def truthy(values: np.ndarray) -> np.ndarray:
 def _empty(values) -> np.ndarray:
     if isinstance(values, np.ndarray):
         if values.dtype == object:
-            return np.array([v is None or v != v or v == "" for v in values], dtype=bool)
+            return (values == None) | (values == "")  # noqa: E711
         return np.isnan(values)
     return np.zeros((), dtype=bool)
 
@@ -208,18 +208,22 @@ class Compiler:
                 steps.append(member)
             else:
                 rhs, fn = self._value(right, stack), _CMP[type(op)]
-
-                def compare(t, lhs=lhs, rhs=rhs, fn=fn):
-                    a, b = lhs(t), rhs(t)
-                    with np.errstate(invalid="ignore"):
-                        out = np.asarray(fn(a, b), dtype=bool)
-                    return out & ~_empty(a) & ~_empty(b)
+                if isinstance(op, ast.NotEq):
+                    def compare(t, lhs=lhs, rhs=rhs, fn=fn):
+                        a, b = lhs(t), rhs(t)
+                        return np.asarray(fn(a, b), dtype=bool) & ~_empty(a) & ~_empty(b)
+                else:
+                    # nan and None compare false with ==, <, <=, >, >= already.
+                    def compare(t, lhs=lhs, rhs=rhs, fn=fn):
+                        return np.asarray(fn(lhs(t), rhs(t)), dtype=bool)
                 steps.append(compare)
 
         def chained(t):
-            out = np.broadcast_to(steps[0](t), _length(t)).copy()
+            out = steps[0](t)
+            if out.shape != _length(t):          # a comparison of two constants
+                out = np.broadcast_to(out, _length(t))
             for step in steps[1:]:
-                out &= step(t)
+                out = out & step(t)
             return out
         return chained
 

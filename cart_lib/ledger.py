@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,8 @@ class Statistic(str, Enum):
 
 class Test(str, Enum):
     """Two-group tests a p-value can come from."""
+
+    __test__ = False   # a name pytest would otherwise try to collect
 
     fisher_exact = "fisher_exact"                      #: Fisher's exact test on a 2x2 table
     chi2 = "chi2"                                      #: Pearson chi-square, no continuity correction
@@ -230,13 +233,17 @@ class Claim(_Strict):
             data["readings"] = [data.pop("measure")]
         return data
 
-    @property
+    @cached_property
     def adopted(self) -> Reading:
         """The reading the book adopts."""
         return next(r for r in self.readings if r.adopted)
 
     def numbers(self) -> dict[str, printed.Token]:
         """The printed numbers, by role."""
+        return self._numbers
+
+    @cached_property
+    def _numbers(self) -> dict[str, printed.Token]:
         return dict(zip(self.reads, printed.tokens(self.printed)))
 
     def holds_for(self) -> dict[str, tuple[float, float]]:
@@ -258,6 +265,36 @@ class Variable(_Strict):
         if (self.expr is None) == (self.column is None):
             raise ValueError("give exactly one of 'expr' (a new variable) or 'column' "
                              "(a note on a record column)")
+        return self
+
+
+class Domain(_Strict):
+    """The values the search may give a column the study reports.
+
+    A column a study reports gets a domain; every other column stays empty.
+    Give ``values`` for a categorical column, ``min``/``max``/``step`` for a
+    numeric one (``log`` spaces the grid evenly in log10, ``step`` then in
+    log10 units), nothing for a boolean. ``where`` restricts the column to
+    the patients it applies to (an expression over the group's attributes);
+    the others have it empty.
+    """
+
+    values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    log: bool = False
+    where: str | None = None
+
+    @model_validator(mode="after")
+    def _numeric_grid(self) -> Domain:
+        numeric = (self.min, self.max, self.step)
+        if any(v is not None for v in numeric) and not all(v is not None for v in numeric):
+            raise ValueError("a numeric domain needs min, max and step")
+        if self.values is not None and self.min is not None:
+            raise ValueError("give either values or a numeric grid, not both")
+        if self.min is not None and (self.max < self.min or self.step <= 0):
+            raise ValueError("a numeric domain needs min <= max and step > 0")
         return self
 
 
@@ -317,8 +354,9 @@ class Ledger(_Strict):
     sources: dict[str, str]
     design: str
     size_claim: str
-    groups: list[str] = Field(min_length=1)
+    groups: dict[str, dict[str, str | bool | float | None]] = Field(min_length=1)
     rules: Rules
+    record: dict[str, Domain] = {}
     columns: dict[str, StudyColumn] = {}
     variables: dict[str, Variable] = {}
     not_claims: list[NotClaim] = []
@@ -414,6 +452,26 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
                                           f"record column with a window in days")
 
 
+def _expand(used: set[str], ledger: Ledger) -> set[str]:
+    """Column names behind a set of names, expanding ledger variables."""
+    out: set[str] = set()
+    stack = list(used)
+    seen: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        var = ledger.variables.get(name)
+        if var is None:
+            out.add(name)
+        elif var.expr:
+            stack.extend(expressions.names(var.expr))
+        else:
+            out.add(var.column)
+    return out
+
+
 def check_ledger(ledger: Ledger, file: str) -> None:
     """Check a whole ledger's meaning; raise :class:`LedgerError` on the first fault."""
     seen: set[str] = set()
@@ -436,6 +494,44 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                 raise LedgerError(file, None, f"{field}.expr", str(exc)) from None
             if unknown:
                 raise LedgerError(file, None, f"{field}.expr", f"unknown column(s) {unknown}")
+    for group, attributes in ledger.groups.items():
+        for column, value in attributes.items():
+            spec = COLUMN_BY_NAME.get(column)
+            field = f"groups.{group}.{column}"
+            if spec is None or column in ("study", "patient_id", "group"):
+                raise LedgerError(file, None, field, "a group fixes record columns other than "
+                                                     "study, patient_id and group")
+            if spec.allowed and value not in spec.allowed:
+                raise LedgerError(file, None, field, f"{value!r} is not one of {list(spec.allowed)}")
+    for column, domain in ledger.record.items():
+        field = f"record.{column}"
+        spec = COLUMN_BY_NAME.get(column)
+        dtype = spec.dtype if spec else getattr(ledger.columns.get(column), "dtype", None)
+        if dtype is None or column in ("study", "patient_id", "group"):
+            raise LedgerError(file, None, field, "not a column the search can fill")
+        if dtype == "str" and not domain.values:
+            raise LedgerError(file, None, field, "a text column needs 'values'")
+        if dtype in ("int", "float") and domain.min is None:
+            raise LedgerError(file, None, field, "a numeric column needs min, max and step")
+        if dtype == "bool" and (domain.values or domain.min is not None):
+            raise LedgerError(file, None, field, "a boolean column takes no values or grid")
+        if spec and spec.allowed and domain.values:
+            bad = sorted(set(domain.values) - set(spec.allowed))
+            if bad:
+                raise LedgerError(file, None, f"{field}.values", f"{bad} not allowed in {column}")
+        if any(column in attrs for attrs in ledger.groups.values()):
+            raise LedgerError(file, None, field, "fixed by a group; it cannot also be searched")
+        if domain.where:
+            fixed = {"group"} | {c for attrs in ledger.groups.values() for c in attrs}
+            try:
+                used = expressions.names(domain.where)
+            except expressions.ExpressionError as exc:
+                raise LedgerError(file, None, f"{field}.where", str(exc)) from None
+            expanded = _expand(used, ledger)
+            if not expanded <= fixed:
+                raise LedgerError(file, None, f"{field}.where",
+                                  f"may name only the group and columns groups fix, "
+                                  f"not {sorted(expanded - fixed)}")
     for name in ledger.columns:
         if name in COLUMN_NAMES:
             raise LedgerError(file, None, f"columns.{name}",

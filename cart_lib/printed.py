@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import lru_cache
+from decimal import ROUND_HALF_UP, Decimal
 
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
@@ -58,12 +59,16 @@ class Token:
         Digits after the decimal point (0 for whole numbers and words).
     percent : bool
         Whether a ``%`` sign follows it.
+    start, end : int
+        Where the number stands in the printed figure.
     """
 
     text: str
     value: float
     decimals: int
     percent: bool
+    start: int = 0
+    end: int = 0
 
     @property
     def step(self) -> float:
@@ -71,7 +76,8 @@ class Token:
         return float(Decimal(1).scaleb(-self.decimals))
 
 
-def tokens(printed: str) -> list[Token]:
+@lru_cache(maxsize=4096)
+def tokens(printed: str) -> tuple[Token, ...]:
     """Read the numbers of a printed figure, in order.
 
     Examples
@@ -83,19 +89,70 @@ def tokens(printed: str) -> list[Token]:
     >>> [t.value for t in tokens("two patients (7.1%)")]
     [2.0, 7.1]
     """
-    text = _UNITS_AND_LABELS.sub(" ", printed)
+    return tuple(_read(printed))
+
+
+def _read(printed: str) -> list[Token]:
+    text = _UNITS_AND_LABELS.sub(lambda m: " " * len(m.group()), printed)  # keep positions
     out = []
     for match in _TOKEN.finditer(text):
         if match.group("zero"):
-            out.append(Token(match.group("zero"), 0.0, 0, False))
+            out.append(Token(match.group("zero"), 0.0, 0, False, *match.span("zero")))
         elif match.group("word"):
             word = match.group("word")
-            out.append(Token(word, float(NUMBER_WORDS[word.lower()]), 0, False))
+            out.append(Token(word, float(NUMBER_WORDS[word.lower()]), 0, False,
+                             *match.span("word")))
         else:
             digits = match.group("digits")
             decimals = len(digits.split(".")[1]) if "." in digits else 0
-            out.append(Token(digits, float(digits), decimals, bool(match.group("percent"))))
+            out.append(Token(digits, float(digits), decimals, bool(match.group("percent")),
+                             *match.span("digits")))
     return out
+
+
+def fmt(value: float, decimals: int) -> str:
+    """Format a value at a printed number of decimals, rounding half up like :func:`rounds_to`.
+
+    Examples
+    --------
+    >>> fmt(27 / 28 * 100, 1), fmt(0.0485, 3), fmt(2.5, 0)
+    ('96.4', '0.049', '3')
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        return "NR" if value == float("inf") else "NA"
+    quantum = Decimal(1).scaleb(-decimals)
+    return str(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def rewrite(printed: str, values: list[float]) -> str:
+    """The printed figure with each of its numbers replaced by a value, at the same precision.
+
+    Number words stay words where the value is a whole number in their range.
+
+    Examples
+    --------
+    >>> rewrite("27 (96.4%)", [26, 26 / 28 * 100])
+    '26 (92.9%)'
+    >>> rewrite("two patients (7.1%)", [3, 10.714])
+    'three patients (10.7%)'
+    """
+    spans = tokens(printed)
+    if len(spans) != len(values):
+        raise ValueError(f"{printed!r} holds {len(spans)} numbers, got {len(values)} values")
+    out, cursor = [], 0
+    words = {v: k for k, v in NUMBER_WORDS.items()}
+    for token, value in zip(spans, values):
+        out.append(printed[cursor:token.start])
+        if not token.text[0].isdigit() and value == int(value) and int(value) in words:
+            word = words[int(value)] if token.value != 0 or value != 0 else token.text
+            out.append(word.capitalize() if token.text[0].isupper() else word)
+        elif not token.text[0].isdigit() and value == 0:
+            out.append(token.text)
+        else:
+            out.append(fmt(value, token.decimals))
+        cursor = token.end
+    out.append(printed[cursor:])
+    return "".join(out)
 
 
 def decimals_of(step: float) -> int | None:
@@ -127,13 +184,24 @@ def rounding_interval(value: float, step: float) -> tuple[float, float]:
 def rounds_to(true: float, value: float, step: float) -> bool:
     """Whether ``true`` prints as ``value`` at resolution ``step`` (round half up).
 
-    Decimal arithmetic avoids binary-float surprises at the interval's edges.
+    Decimal arithmetic decides values within a hair of the interval's edges,
+    so binary floating point never moves a value across one.
 
     Examples
     --------
     >>> rounds_to(27 / 28 * 100, 96.4, 0.1), rounds_to(25 / 27 * 100, 89.3, 0.1)
     (True, False)
     """
-    low, high = rounding_interval(value, step)
+    low, high = _interval(value, step)
+    margin = 1e-9 * max(1.0, abs(high))
+    if low + margin < true < high - margin:
+        return True
+    if true < low - margin or true > high + margin:
+        return False
     t = Decimal(repr(float(true)))
     return Decimal(str(low)) <= t < Decimal(str(high))
+
+
+@lru_cache(maxsize=None)
+def _interval(value: float, step: float) -> tuple[float, float]:
+    return rounding_interval(value, step)

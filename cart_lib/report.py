@@ -25,27 +25,35 @@ def claim_rows(study: str | None = None) -> list[dict]:
     list of dict
         Keys ``id``, ``study``, ``printed``, ``reproduced``, ``status``,
         ``statistic``, ``says``, ``locator``, ``holds_for``, ``reading``,
-        ``alternatives``, ``question``. ``reproduced`` is None and ``status``
-        is ``pending`` until a cohort is evaluated against the claim.
+        ``alternatives``, ``question``. ``reproduced`` is the figure computed
+        from the study's committed cohort, written as printed, and ``status``
+        is ``match``, ``mismatch`` or ``infeasible-as-printed``; before a
+        cohort exists they are None and ``pending``.
 
     Examples
     --------
     >>> rows = claim_rows("hu2019")
-    >>> rows[0]["id"], rows[0]["status"]
-    ('total_patients', 'pending')
+    >>> rows[0]["id"], rows[0]["printed"]
+    ('total_patients', '31 patients')
     """
     studies = [study] if study else paths.studies()
     rows = []
     for slug in studies:
         led = ledger_mod.load(slug)
+        results = {}
+        if paths.cohort_path(slug).exists():
+            from .evaluate import Evaluator
+            from .reconstruct import load_table
+            results = {r.claim.id: r for r in Evaluator(led).evaluate(load_table(slug))}
         for claim in led.claims:
             adopted = claim.adopted
+            result = results.get(claim.id)
             rows.append({
                 "id": claim.id,
                 "study": led.study,
                 "printed": claim.printed,
-                "reproduced": None,
-                "status": "pending",
+                "reproduced": result.adopted.reproduced if result else None,
+                "status": result.status if result else "pending",
                 "statistic": adopted.statistic.value,
                 "says": claim.says,
                 "locator": str(claim.locator),
@@ -58,9 +66,9 @@ def claim_rows(study: str | None = None) -> list[dict]:
 
 
 def claims_frame(study: str) -> pd.DataFrame:
-    """The claims of one study as a table for the book: figure, meaning, status."""
+    """The claims of one study as a table for the book: printed, reproduced, status."""
     rows = claim_rows(study)
-    frame = pd.DataFrame(rows)[["id", "printed", "statistic", "reading", "status"]]
+    frame = pd.DataFrame(rows)[["id", "printed", "reproduced", "status", "statistic", "reading"]]
     return frame.set_index("id")
 
 

@@ -15,7 +15,8 @@ MINIMAL = {
     "sources": {"abstract": "a made-up abstract"},
     "design": "made up for tests",
     "size_claim": "total",
-    "groups": ["a", "b"],
+    "groups": {"a": {"car_source": "autologous"}, "b": {"car_source": "donor-derived"}},
+    "record": {"cr_d30": {}, "crs_grade": {"min": 0, "max": 4, "step": 1}},
     "rules": {"lfs_non_responder": "assessment", "why": "test"},
     "variables": {"severe_crs": {"expr": "crs_grade >= 3", "description": "severe CRS"}},
     "claims": [

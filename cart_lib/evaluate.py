@@ -1,0 +1,412 @@
+"""Evaluating claims on a cohort: the figure each reading computes, and whether it matches.
+
+One code path serves the book and the search. :class:`Evaluator` computes a
+reading's numbers from a cohort table (see :mod:`cart_lib.cohort`), in the
+units they were printed in; :func:`matches` judges them at the printed
+precision; :func:`loss` says how far a non-matching figure is from matching,
+for the search to descend on. With ``fast=True`` the Kaplan-Meier median and
+log-rank test use the numpy equivalents in :mod:`cart_lib.statistics`
+(tested equal to lifelines), so the search can call them ~10^5 times.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from . import cohort as cohort_mod
+from . import printed, statistics
+from .ledger import Claim, Ledger, Reading, Statistic, Test
+from .record import COLUMN_BY_NAME
+
+#: Significance level behind "did not differ" and "significantly".
+ALPHA = 0.05
+_COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+_TWO_BY_TWO = {Test.fisher_exact, Test.chi2, Test.chi2_yates, Test.boschloo_exact}
+
+
+@dataclass
+class Computed:
+    """A reading's figure computed from a cohort.
+
+    Attributes
+    ----------
+    values : dict of str to float
+        The computed number for each role, in the printed units.
+    violations : int
+        Patients or conditions that break the reading's other requirements
+        (``each``, a test's ``direction``, a ``bound``, a ``day``, or a
+        significant difference where none was reported).
+    note : str
+        What was computed, for the reader (e.g. the 2x2 table behind a p-value).
+    table : tuple of int, optional
+        For a 2x2 test: the cells (a, b, c, d) behind the p-value.
+    u : float, optional
+        For a Mann-Whitney test: U of the first group.
+    floor : float, optional
+        For a Kaplan-Meier median not reached: the lowest survival the curve reaches.
+    """
+
+    values: dict[str, float] = field(default_factory=dict)
+    violations: int = 0
+    note: str = ""
+    table: tuple[int, int, int, int] | None = None
+    u: float | None = None
+    floor: float | None = None
+
+
+@dataclass
+class ReadingResult:
+    """A reading evaluated on a cohort."""
+
+    reading: Reading
+    computed: Computed
+    matched: bool
+    reproduced: str
+
+
+@dataclass
+class ClaimResult:
+    """A claim evaluated on a cohort: its adopted reading and every alternative."""
+
+    claim: Claim
+    adopted: ReadingResult
+    alternatives: list[ReadingResult]
+
+    @property
+    def status(self) -> str:
+        """``match``, ``infeasible-as-printed`` (adopted reading matched) or ``mismatch``."""
+        if not self.adopted.matched:
+            return "mismatch"
+        return "infeasible-as-printed" if self.claim.infeasible_as_printed else "match"
+
+
+@lru_cache(maxsize=None)
+def _exact_ci(k: int, n: int, level: float) -> tuple[float, float]:
+    # The interval depends on (k, n, level) alone; the search asks for the same ones often.
+    return statistics.exact_ci(k, n, level)
+
+
+_MWU_CACHE: dict[tuple, float] = {}
+
+
+def _mannwhitney(x: np.ndarray, y: np.ndarray, method: str) -> tuple[float, float]:
+    """Mann-Whitney U and p, memoised on what p depends on: U, the sizes and the ties."""
+    if not len(x) or not len(y):
+        return math.nan, math.nan
+    greater = (x[:, None] > y[None, :]).sum() + 0.5 * (x[:, None] == y[None, :]).sum()
+    _, ties = np.unique(np.concatenate([x, y]), return_counts=True)
+    key = (method, float(greater), len(x), len(y), tuple(sorted(ties[ties > 1])))
+    if key not in _MWU_CACHE:
+        _MWU_CACHE[key] = statistics.mannwhitney(x, y, method)[1]
+    return float(greater), _MWU_CACHE[key]
+
+
+class Evaluator:
+    """Computes the readings of one study's claims on cohort tables.
+
+    Parameters
+    ----------
+    ledger : Ledger
+        The study's ledger (for its variables and endpoint rules).
+    fast : bool
+        Use the numpy Kaplan-Meier median and log-rank test (for the search).
+    """
+
+    def __init__(self, ledger: Ledger, fast: bool = False):
+        self.ledger = ledger
+        self.compiler = ledger.compiler()
+        self.fast = fast
+        self.window = COLUMN_BY_NAME["cr_d30"].window_days
+        self._cache_table: cohort_mod.Table | None = None
+        self._cache: dict[str, np.ndarray] = {}
+
+    # -------------------------------------------------------------- helpers
+    def mask(self, expr: str | None, table: cohort_mod.Table) -> np.ndarray:
+        """Boolean mask of an expression; all true when the expression is omitted."""
+        if expr is None:
+            return np.ones(len(table["patient_id"]), dtype=bool)
+        # Claims share populations: evaluate each expression once per table.
+        if self._cache_table is not table:
+            self._cache_table, self._cache = table, {}
+        if expr not in self._cache:
+            self._cache[expr] = self.compiler.mask(expr)(table)
+        return self._cache[expr]
+
+    def _endpoint(self, name: str, table: cohort_mod.Table):
+        return cohort_mod.endpoint(name, table, self.ledger.rules.lfs_non_responder, self.window)
+
+    def _km_median_of(self, time, event) -> float:
+        fn = statistics.km_median_fast if self.fast else statistics.km_median
+        return fn(time, event)
+
+    # -------------------------------------------------------------- compute
+    def compute(self, claim: Claim, reading: Reading, table: cohort_mod.Table) -> Computed:
+        """Compute a reading's figure on a cohort table."""
+        return self._DISPATCH[reading.statistic](self, claim, reading, table)
+
+    def _each_violations(self, reading: Reading, hit: np.ndarray, table) -> int:
+        if reading.each is None:
+            return 0
+        return int((hit & ~self.mask(reading.each, table)).sum())
+
+    def _count(self, claim, reading, table) -> Computed:
+        population = self.mask(reading.population, table)
+        hit = population & self.mask(reading.event, table)
+        k, n = int(hit.sum()), int(population.sum())
+        values = {"count": k, "denominator": n, "percent": 100 * k / n if n else math.nan}
+        return Computed(values, self._each_violations(reading, hit, table), f"{k}/{n}")
+
+    def _exact_ci(self, claim, reading, table) -> Computed:
+        out = self._count(claim, reading, table)
+        k, n = out.values["count"], out.values["denominator"]
+        level = claim.numbers()["level"].value if "level" in claim.reads else 95.0
+        low, high = _exact_ci(k, n, level / 100) if n else (math.nan, math.nan)
+        out.values.update(level=level, ci_low=100 * low, ci_high=100 * high)
+        return out
+
+    def _values(self, reading, table, population) -> np.ndarray:
+        values = table[reading.variable][population] if reading.variable in table else \
+            self.mask(reading.variable, table)[population].astype(float)
+        return values[~np.isnan(values)] / reading.scale
+
+    def _median(self, claim, reading, table) -> Computed:
+        population = self.mask(reading.population, table)
+        values = self._values(reading, table, population)
+        if not len(values):
+            return Computed({"median": math.nan, "min": math.nan, "max": math.nan}, 0,
+                            "no values")
+        return Computed({"median": statistics.median(values), "min": float(values.min()),
+                         "max": float(values.max())}, 0, f"n = {len(values)}")
+
+    def _kaplan_meier(self, claim, reading, table) -> Computed:
+        population = self.mask(reading.population, table)
+        time, event = self._endpoint(reading.endpoint.value, table)
+        time, event = time[population], event[population]
+        if not len(time):
+            return Computed({"median": math.nan, "min": math.nan, "max": math.nan}, 0, "no patients")
+        median = self._km_median_of(time, event)
+        out = Computed({"median": median / reading.scale, "min": float(time.min()) / reading.scale,
+                        "max": float(time.max()) / reading.scale}, 0,
+                        f"n = {len(time)}, events = {int(event.sum())}")
+        if math.isinf(median):
+            out.floor = _km_floor(time, event)
+        return out
+
+    def _two_groups(self, claim, reading, table) -> tuple[float, int, str, dict]:
+        population = self.mask(reading.population, table)
+        first = population & self.mask(reading.groups[0], table)
+        second = population & self.mask(reading.groups[1], table)
+        test = reading.test
+        wrong_way, shape = 0, {}
+        if test in _TWO_BY_TWO:
+            event = self.mask(reading.event, table)
+            a, n1 = int((first & event).sum()), int(first.sum())
+            c, n2 = int((second & event).sum()), int(second.sum())
+            cells = (a, n1 - a, c, n2 - c)
+            if min(n1, n2) == 0:
+                p = math.nan
+            elif test is Test.fisher_exact:
+                p = statistics.fisher_p(*cells)
+            elif test is Test.boschloo_exact:
+                p = statistics.boschloo_p(*cells)
+            else:
+                p = statistics.chi2_p(*cells, correction=test is Test.chi2_yates)
+            if reading.direction and min(n1, n2):
+                higher = a * n2 > c * n1
+                wrong_way = int(higher != (reading.direction == "first_higher"))
+            note, shape = f"{a}/{n1} vs {c}/{n2}", {"table": cells}
+        elif test in (Test.mannwhitney_exact, Test.mannwhitney_asymptotic):
+            x = self._values(reading, table, first)
+            y = self._values(reading, table, second)
+            method = "exact" if test is Test.mannwhitney_exact else "asymptotic"
+            u, p = _mannwhitney(x, y, method) if self.fast else statistics.mannwhitney(x, y, method)
+            if reading.direction and len(x) and len(y):
+                higher = u > len(x) * len(y) / 2
+                wrong_way = int(higher != (reading.direction == "first_higher"))
+            note, shape = f"U = {u:g}, n = {len(x)} vs {len(y)}", {"u": u}
+        else:
+            time, event = self._endpoint(reading.endpoint.value, table)
+            fn = statistics.logrank_p_fast if self.fast else statistics.logrank_p
+            if first.sum() and second.sum():
+                p = fn(time[first], event[first], time[second], event[second])
+            else:
+                p = math.nan
+            note = f"n = {int(first.sum())} vs {int(second.sum())}"
+        return p, wrong_way, note, shape
+
+    def _p_value(self, claim, reading, table) -> Computed:
+        p, wrong_way, note, shape = self._two_groups(claim, reading, table)
+        return Computed({"p": p}, wrong_way, note, **shape)
+
+    def _no_difference(self, claim, reading, table) -> Computed:
+        p, _, note, shape = self._two_groups(claim, reading, table)
+        return Computed({"p": p}, int(not p >= ALPHA), note, **shape)
+
+    def _day(self, claim, reading, table) -> Computed:
+        population = self.mask(reading.population, table)
+        values = self._values(reading, table, population)
+        target = claim.numbers()["value"].value
+        # Report the patient farthest from the printed day: it matches only when
+        # every patient described has that day, and its distance guides the search.
+        value = float(values[np.argmax(np.abs(values - target))]) if len(values) else math.nan
+        return Computed({"count": int(population.sum()), "value": value},
+                        self._each_violations(reading, population, table),
+                        f"days: {', '.join(f'{v:g}' for v in values) or 'none'}")
+
+    def _bound(self, claim, reading, table) -> Computed:
+        population = self.mask(reading.population, table)
+        values = self._values(reading, table, population)
+        bound = claim.numbers()["bound"].value
+        ok = _COMPARE[reading.comparator](values, bound)
+        extreme = (values.max() if reading.comparator in ("<", "<=") else values.min()) \
+            if len(values) else math.nan
+        return Computed({"bound": float(extreme)}, int((~ok).sum()),
+                        f"{len(values)} value(s), extreme {extreme:g}")
+
+    def _definition(self, claim, reading, table) -> Computed:
+        variable = self.ledger.variables.get(reading.defines)
+        window = variable.window_days if variable else COLUMN_BY_NAME[reading.defines].window_days
+        return Computed({"value": window / reading.scale}, 0,
+                        f"{reading.defines}: {window:g} days")
+
+    _DISPATCH = {
+        Statistic.count: _count, Statistic.exact_ci: _exact_ci, Statistic.median: _median,
+        Statistic.range: _median, Statistic.km_median: _kaplan_meier,
+        Statistic.p_value: _p_value, Statistic.no_difference: _no_difference,
+        Statistic.day: _day, Statistic.bound: _bound, Statistic.definition: _definition,
+    }
+
+    # ------------------------------------------------------------- evaluate
+    def reading_result(self, claim: Claim, reading: Reading,
+                       table: cohort_mod.Table) -> ReadingResult:
+        """Evaluate one reading of a claim."""
+        computed = self.compute(claim, reading, table)
+        return ReadingResult(reading, computed, matches(claim, computed),
+                             reproduced_text(claim, reading, computed))
+
+    def claim_result(self, claim: Claim, table: cohort_mod.Table) -> ClaimResult:
+        """Evaluate a claim's adopted reading and its alternatives."""
+        results = [self.reading_result(claim, r, table) for r in claim.readings]
+        adopted = next(r for r in results if r.reading.adopted)
+        return ClaimResult(claim, adopted, [r for r in results if not r.reading.adopted])
+
+    def evaluate(self, table: cohort_mod.Table) -> list[ClaimResult]:
+        """Evaluate every claim of the ledger on a cohort table."""
+        return [self.claim_result(c, table) for c in self.ledger.claims]
+
+
+# ---------------------------------------------------------------- judging
+
+def matches(claim: Claim, computed: Computed) -> bool:
+    """Whether a computed figure prints as the claim's figure, with nothing violated."""
+    if computed.violations:
+        return False
+    numbers = claim.numbers()
+    for role in claim.reads:
+        if role == "bound":
+            continue
+        value = computed.values.get(role, math.nan)
+        if not math.isfinite(value) or not printed.rounds_to(value, numbers[role].value,
+                                                              claim.precision[role]):
+            return False
+    return True
+
+
+def loss(claim: Claim, computed: Computed) -> float:
+    """How far a computed figure is from the printed one: 0 exactly when it matches.
+
+    Each number outside its rounding interval costs 1 plus its distance in a
+    natural unit (one patient for counts and percentages, a tenth of a log
+    unit for p-values, a few percent of the printed value otherwise); each
+    violation costs 1. The search minimises the sum over a study's claims.
+    """
+    total = float(computed.violations)
+    numbers = claim.numbers()
+    for role in claim.reads:
+        if role == "bound":
+            continue
+        target, step = numbers[role].value, claim.precision[role]
+        value = computed.values.get(role, math.nan)
+        if not math.isfinite(value):
+            # A median not reached: grade by how far the curve stays above one half.
+            floor = computed.floor if computed.floor is not None else 1.0
+            total += 5.0 + 20.0 * max(floor - 0.5, 0.0) if math.isinf(value) else 20.0
+            continue
+        if printed.rounds_to(value, target, step):
+            continue
+        low, high = printed.rounding_interval(target, step)
+        gap = low - value if value < low else value - high
+        if role in ("count", "denominator"):
+            scale = 1.0
+        elif role == "percent" and computed.values.get("denominator"):
+            scale = 100.0 / computed.values["denominator"]
+        elif role == "p":
+            total += _p_distance(claim, computed, target, step, value)
+            continue
+        else:
+            scale = max(step, 0.02 * abs(target), 0.5)
+        total += 1.0 + gap / scale
+    if claim.adopted.statistic is Statistic.no_difference and computed.violations:
+        p = computed.values.get("p", math.nan)
+        total += 20.0 if not math.isfinite(p) else abs(math.log(max(p, 1e-12)) - math.log(ALPHA))
+    return total
+
+
+def _km_floor(time: np.ndarray, event: np.ndarray) -> float:
+    """Lowest value of a Kaplan-Meier curve (its value after the last event time)."""
+    survival = 1.0
+    for t in np.unique(time[event]):
+        at_risk = (time >= t).sum()
+        survival *= 1 - (event & (time == t)).sum() / at_risk
+    return float(survival)
+
+
+def _p_distance(claim: Claim, computed: Computed, target: float, step: float,
+                value: float) -> float:
+    """Cost of a p-value that does not print as claimed: patients to the nearest feasible table.
+
+    Inversion (:mod:`cart_lib.inversion`) lists the 2x2 tables, or the U
+    values, that print as the claim; the distance to the nearest is a far
+    better guide for the search than the distance in p.
+    """
+    from . import inversion   # imported here: inversion imports this module's neighbours
+
+    reading = claim.adopted
+    if computed.table is not None:
+        a, b, c, d = computed.table
+        feasible = inversion.feasible_tables(reading.test, reading.direction, target, step,
+                                             a + b, c + d)
+        if not feasible:
+            feasible = inversion.feasible_tables_any_split(reading.test, reading.direction,
+                                                           target, step, a + b + c + d)
+        return 1.0 + min(inversion.table_distance(computed.table, feasible), 20.0)
+    if computed.u is not None:
+        a, b = _group_sizes(computed)
+        feasible = inversion.feasible_u(reading.test, reading.direction, target, step, a, b)
+        if not feasible:
+            return 20.0
+        gap = min(abs(computed.u - u) for u in feasible)
+        return 0.5 if gap == 0 else 1.0 + gap / 3.0   # 0.5: right U, but ties move p
+    gap = abs(math.log(max(value, 1e-12)) - math.log(max(target, 1e-12)))
+    return 1.0 + gap / 0.1
+
+
+def _group_sizes(computed: Computed) -> tuple[int, int]:
+    sizes = computed.note.split("n = ")[1].split(" vs ")
+    return int(sizes[0]), int(sizes[1])
+
+
+def reproduced_text(claim: Claim, reading: Reading, computed: Computed) -> str:
+    """The computed figure, written the way the claim's figure was printed."""
+    stat = reading.statistic
+    if stat is Statistic.no_difference:
+        p = computed.values.get("p", math.nan)
+        return f"p = {printed.fmt(p, 3)} ({reading.test.value})"
+    if stat is Statistic.bound:
+        return f"{claim.printed} [extreme {printed.fmt(computed.values['bound'], 1)}]"
+    values = [computed.values.get(role, math.nan) for role in claim.reads]
+    return printed.rewrite(claim.printed, values)

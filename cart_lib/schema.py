@@ -1,0 +1,619 @@
+"""The cohort CSV: its one encoding, and the validation of its rows.
+
+A reconstructed cohort is one CSV per study under ``data/cohorts/``, one row
+per patient, with the columns of :data:`cart_lib.record.COLUMNS` in record
+order followed by the study's own columns. This module is the only place that
+reads or writes that file, so the encoding is written down once:
+
+- UTF-8, ``\\n`` line endings, a header row, no index column;
+- an empty field is an empty (missing) value, in every column;
+- booleans are ``true`` / ``false``;
+- integers are written without decimals (``12``);
+- floats are written with :func:`repr`, the shortest text that reads back to
+  the same float (``0.1``, ``12.5``, ``30.0``, ``1e-07``), so writing, reading
+  and writing again gives identical values and identical bytes;
+- text is written as is, quoted by the :mod:`csv` rules only where needed.
+
+Reading returns pandas nullable dtypes: ``bool`` -> ``boolean``, ``int`` ->
+``Int64``, ``float`` -> ``Float64``, ``str`` -> ``string``.
+
+Validation runs through :mod:`pandera` (column presence, types, allowed values,
+bounds, the study slug, unique patient ids, the study's groups, the columns
+that may not be empty, and the cross-field rules of the record) and ends, when
+anything is wrong, in one :class:`CohortError` naming the file, the patient,
+the column and the rule; no pandera report reaches the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from .errors import CartError
+from .record import COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, Column
+
+__all__ = ["CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort", "validate",
+           "write_cohort"]
+
+#: The pandas nullable dtype each record dtype is read into.
+PANDAS_DTYPES: dict[str, str] = {"bool": "boolean", "int": "Int64", "float": "Float64",
+                                 "str": "string"}
+
+#: Columns that may never be empty.
+REQUIRED: tuple[str, ...] = ("study", "patient_id", "group", "car_source", "donor",
+                             "prior_hsct")
+
+#: Day columns that may not come after ``last_contact_day``.
+DAY_COLUMNS: tuple[str, ...] = ("relapse_day", "second_hsct_day")
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf)")
+
+
+class CohortError(CartError):
+    """A cohort CSV (or an in-memory cohort) breaks the record's rules.
+
+    Parameters
+    ----------
+    file : str
+        The file (or ``source`` label) the cohort came from.
+    patient : str or None
+        The patient the first violation is about, where there is one.
+    column : str or None
+        The column the first violation is about, where there is one.
+    rule : str
+        The rule broken, in words.
+    row : int, optional
+        1-based data row (header excluded), named when the row has no patient id.
+    more : int, optional
+        How many further violations were found.
+
+    Examples
+    --------
+    >>> raise CohortError("data/cohorts/toy.csv", "P07", "relapse_day",
+    ...                   "relapse_day is given only when relapse is true", more=2)
+    Traceback (most recent call last):
+    ...
+    cart_lib.schema.CohortError: data/cohorts/toy.csv: patient 'P07', column 'relapse_day': relapse_day is given only when relapse is true (and 2 more violations)
+    """
+
+    def __init__(self, file: str, patient: str | None, column: str | None, rule: str, *,
+                 row: int | None = None, more: int = 0):
+        self.file, self.patient, self.column, self.rule = file, patient, column, rule
+        self.row, self.more = row, more
+        where = [str(file)]
+        if patient is not None:
+            where.append(f"patient {patient!r}")
+        elif row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        message = where[0] + ": " + ", ".join(where[1:]) if len(where) > 1 else where[0]
+        message += f": {rule}"
+        if more:
+            message += f" (and {more} more violation{'s' if more != 1 else ''})"
+        super().__init__(message)
+
+
+# ---------------------------------------------------------------------------
+# violations
+
+
+@dataclass(frozen=True)
+class _Violation:
+    """One broken rule, with what is needed to sort and report it."""
+
+    row: int | None        # 0-based position, None for a whole-file problem
+    column: str | None
+    rule: str
+    order: int = 0         # tie-breaker: column position, then check position
+
+    def key(self) -> tuple[int, int]:
+        return (-1 if self.row is None else self.row, self.order)
+
+
+def _raise_first(violations: list[_Violation], source: str, labels: Sequence[str | None]) -> None:
+    """Raise a :class:`CohortError` for the first violation in row order, if any."""
+    if not violations:
+        return
+    first = min(violations, key=_Violation.key)
+    patient = labels[first.row] if first.row is not None else None
+    row = first.row + 1 if first.row is not None else None
+    raise CohortError(source, patient, first.column, first.rule, row=row,
+                      more=len(violations) - 1)
+
+
+# ---------------------------------------------------------------------------
+# values: one parser per record dtype, used for reading and for writing
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and value == ""
+
+
+def _show(value: Any) -> str:
+    """The value as the user would type it, quoted."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def _parse(value: Any, dtype: str) -> tuple[Any, str | None]:
+    """Parse one cell: ``(value, None)``, ``(None, None)`` if empty, or ``(None, why)``."""
+    if _is_missing(value):
+        return None, None
+    if dtype == "bool":
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value), None
+        if isinstance(value, str) and value in ("true", "false"):
+            return value == "true", None
+        return None, f"{_show(value)} is not a boolean (true, false or empty)"
+    if dtype == "int":
+        if isinstance(value, (bool, np.bool_)):
+            return None, f"{_show(value)} is not a whole number"
+        if isinstance(value, (int, np.integer)):
+            return int(value), None
+        if isinstance(value, (float, np.floating)) and math.isfinite(value) \
+                and float(value).is_integer():
+            return int(value), None
+        if isinstance(value, str) and _INT_TEXT.fullmatch(value):
+            return int(value), None
+        return None, f"{_show(value)} is not a whole number"
+    if dtype == "float":
+        if isinstance(value, (bool, np.bool_)):
+            return None, f"{_show(value)} is not a number"
+        if isinstance(value, (int, float, np.integer, np.floating)):
+            return float(value), None
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value):
+            return float(value), None
+        return None, f"{_show(value)} is not a number"
+    if dtype == "str":
+        if isinstance(value, str):
+            return value, None
+        return None, f"{_show(value)} is not text"
+    raise ValueError(f"unknown record dtype {dtype!r}")
+
+
+def _encode(value: Any, dtype: str) -> str:
+    """The CSV text of a value already parsed as ``dtype`` (``None`` is empty)."""
+    if value is None:
+        return ""
+    if dtype == "bool":
+        return "true" if value else "false"
+    if dtype == "int":
+        return str(value)
+    if dtype == "float":
+        return repr(float(value))
+    return value
+
+
+def _infer_dtype(series: pd.Series) -> str | None:
+    """Record dtype of a study column in a frame being written (None: per value)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(series.dtype):
+        return "float"
+    if pd.api.types.is_string_dtype(series.dtype) and not series.dtype == object:
+        return "str"
+    return None
+
+
+def _value_dtype(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, np.integer)):
+        return "int"
+    if isinstance(value, (float, np.floating)):
+        return "float"
+    return "str"
+
+
+def _labels(frame: pd.DataFrame) -> list[str | None]:
+    """Patient id of each row, as the user would read it, or None where there is none."""
+    if "patient_id" not in frame.columns or not isinstance(frame["patient_id"], pd.Series):
+        return [None] * len(frame)
+    return [v if isinstance(v, str) and v != "" else None for v in frame["patient_id"].tolist()]
+
+
+# ---------------------------------------------------------------------------
+# the columns a cohort must have
+
+
+def _columns(extra: dict[str, str] | None, source: str) -> dict[str, str]:
+    """Every expected column with its record dtype: the record's, then the study's."""
+    spec = {c.name: c.dtype for c in COLUMNS}
+    for name, dtype in (extra or {}).items():
+        if name in spec:
+            raise CohortError(source, None, name,
+                              "a study may add columns, not redefine the record's")
+        if dtype not in PANDAS_DTYPES:
+            raise CohortError(source, None, name,
+                              f"unknown column dtype {dtype!r} (one of "
+                              f"{', '.join(PANDAS_DTYPES)})")
+        spec[name] = dtype
+    return spec
+
+
+def _structure_violations(frame: pd.DataFrame, spec: dict[str, str]) -> list[_Violation]:
+    """Missing, unknown and duplicated columns, via a pandera schema of names only."""
+    schema = pa.DataFrameSchema({name: pa.Column(nullable=True) for name in spec},
+                                strict=True, unique_column_names=True)
+    try:
+        schema.validate(frame.iloc[:0], lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return []
+    order = {name: i for i, name in enumerate(spec)}
+    found = []
+    for case in cases.itertuples(index=False):
+        if case.check == "column_in_dataframe":
+            found.append(_Violation(None, case.failure_case, "missing column",
+                                    order.get(case.failure_case, 0)))
+        elif case.check == "column_in_schema":
+            found.append(_Violation(None, case.failure_case,
+                                    "unknown column (neither in the record nor declared by "
+                                    "the study)", len(order)))
+        elif case.check == "dataframe_column_labels_unique":
+            dupes = case.failure_case
+            dupes = list(dupes) if not isinstance(dupes, str) else [dupes]
+            found.extend(_Violation(None, name, "duplicate column", order.get(name, 0))
+                         for name in dupes)
+        else:
+            found.append(_Violation(None, None, f"bad columns: {case.check}", 0))
+    return found
+
+
+# ---------------------------------------------------------------------------
+# the pandera schema of a typed cohort
+
+
+def _true(series: pd.Series) -> pd.Series:
+    """True where a boolean column is true (empty counts as not true)."""
+    return series.astype("boolean").fillna(False).astype(bool)
+
+
+def _given(series: pd.Series) -> pd.Series:
+    return series.notna()
+
+
+#: Cross-field rules: (column blamed, rule text, row check returning True where the row is fine).
+CROSS_FIELD: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = (
+    ("mrd_negative", "mrd_negative is empty unless cr_d30 is true",
+     lambda d: ~_given(d["mrd_negative"]) | _true(d["cr_d30"])),
+    ("relapse", "relapse is true only when cr_d30 is true",
+     lambda d: ~_true(d["relapse"]) | _true(d["cr_d30"])),
+    ("relapse_day", "relapse_day is given only when relapse is true",
+     lambda d: ~_given(d["relapse_day"]) | _true(d["relapse"])),
+    ("relapse_day", "relapse_day is required when relapse is true",
+     lambda d: ~_true(d["relapse"]) | _given(d["relapse_day"])),
+    ("second_hsct_day", "second_hsct_day is given only when second_hsct is true",
+     lambda d: ~_given(d["second_hsct_day"]) | _true(d["second_hsct"])),
+    ("second_hsct_day", "second_hsct_day is required when second_hsct is true",
+     lambda d: ~_true(d["second_hsct"]) | _given(d["second_hsct_day"])),
+    ("death_cause", "death_cause is given only when death is true",
+     lambda d: ~_given(d["death_cause"]) | _true(d["death"])),
+    # A death's cause may be unreported (the record leaves it empty), so it is
+    # not required when death is true; the days are, since endpoints need them.
+    ("agvhd_site", "agvhd_site is empty unless agvhd is true",
+     lambda d: ~_given(d["agvhd_site"]) | _true(d["agvhd"])),
+    *((day, f"{day} is not after last_contact_day",
+       (lambda d, day=day: ~(d[day] > d["last_contact_day"]).fillna(False).astype(bool)))
+      for day in DAY_COLUMNS),
+    ("lost_to_followup", "death and lost_to_followup are not both true",
+     lambda d: ~(_true(d["death"]) & _true(d["lost_to_followup"]))),
+    ("last_contact_day", "last_contact_day is given whenever death is true",
+     lambda d: ~_true(d["death"]) | _given(d["last_contact_day"])),
+)
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _schema(study: str, groups: Iterable[str], spec: dict[str, str]) -> tuple[pa.DataFrameSchema,
+                                                                                  dict[str, str]]:
+    """The pandera schema of a typed cohort, and the column each dataframe-level rule blames."""
+    groups = list(groups)
+    columns = {}
+    for name, dtype in spec.items():
+        checks = []
+        record: Column | None = COLUMN_BY_NAME.get(name)
+        if record is not None and record.allowed:
+            checks.append(pa.Check.isin(list(record.allowed), error=(
+                f"{name} must be one of {', '.join(record.allowed)}")))
+        if record is not None and record.bounds:
+            lo, hi = record.bounds
+            checks.append(pa.Check.in_range(lo, hi, error=(
+                f"{name} must be between {_number(lo)} and {_number(hi)}")))
+        if name == "study":
+            checks.append(pa.Check.eq(study, error=f"study must be {study!r}"))
+        if name == "group":
+            checks.append(pa.Check.isin(groups, error=(
+                f"group must be one of the study's groups: {', '.join(map(repr, groups))}")))
+        columns[name] = pa.Column(PANDAS_DTYPES[dtype], checks, nullable=name not in REQUIRED,
+                                  unique=name == "patient_id",
+                                  report_duplicates="exclude_first")
+    checks = [pa.Check(fn, error=rule) for _, rule, fn in CROSS_FIELD]
+    blame = {rule: column for column, rule, _ in CROSS_FIELD}
+    return pa.DataFrameSchema(columns, checks=checks, strict=True), blame
+
+
+def _rule_violations(typed: pd.DataFrame, study: str, groups: Iterable[str],
+                     spec: dict[str, str]) -> list[_Violation]:
+    """Run the pandera schema and translate its failure cases into violations."""
+    schema, blame = _schema(study, groups, spec)
+    try:
+        schema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    except pa.errors.SchemaError as exc:   # pragma: no cover - lazy validation collects
+        return [_Violation(None, getattr(exc, "column_name", None), str(exc).splitlines()[0])]
+    else:
+        return []
+    order = {name: i for i, name in enumerate(spec)}
+    check_order = {rule: i for i, (_, rule, _) in enumerate(CROSS_FIELD)}
+    found: dict[tuple, _Violation] = {}
+    for case in cases.itertuples(index=False):
+        row = None if case.index is None or pd.isna(case.index) else int(case.index)
+        if case.schema_context == "DataFrameSchema" and case.check in blame:
+            # A dataframe-level check reports one failure case per non-empty cell of the
+            # failing row; one violation per (rule, row) is what the user broke.
+            column = blame[case.check]
+            rule = case.check
+            sort = len(order) * (1 + check_order[rule]) + order[column]
+        else:
+            column = case.column
+            sort = order.get(column, len(order))
+            if case.check == "not_nullable":
+                rule = f"{column} must not be empty"
+            elif case.check == "field_uniqueness":
+                rule = f"{column} must be unique within the study ({_show(case.failure_case)} " \
+                       "is repeated)"
+            elif str(case.check).startswith("dtype("):
+                rule = f"{column} must have dtype {PANDAS_DTYPES[spec[column]]} " \
+                       f"(got {case.failure_case})"
+            else:
+                rule = f"{case.check} (got {_show(case.failure_case)})"
+        found.setdefault((row, column, rule), _Violation(row, column, rule, sort))
+    return list(found.values())
+
+
+# ---------------------------------------------------------------------------
+# public API
+
+
+def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
+             extra: dict[str, str] | None = None, source: str = "<cohort>") -> pd.DataFrame:
+    """Validate a cohort and return it with the record's nullable dtypes.
+
+    Values may be given as Python or numpy scalars or as their CSV text (the
+    form :func:`read_cohort` passes on); ``None``, ``NaN``, ``pd.NA`` and the
+    empty string are all an empty value.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per patient, with every record column and every study column.
+    study : str
+        The study slug every row's ``study`` must equal.
+    groups : list of str
+        The study's reporting groups; every row's ``group`` must be one of them.
+    extra : dict of str to str, optional
+        The study's own columns and their dtypes (``"str"``, ``"bool"``,
+        ``"int"`` or ``"float"``).
+    source : str, optional
+        What to call the cohort in an error message (the file name when read).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The record columns in record order, then the study columns in the order
+        of ``extra``, with dtypes ``boolean``, ``Int64``, ``Float64`` and
+        ``string``; the index of ``frame`` is kept.
+
+    Raises
+    ------
+    CohortError
+        For the first violation in row order, counting the others.
+
+    Examples
+    --------
+    >>> from cart_lib.record import COLUMN_NAMES
+    >>> row = dict.fromkeys(COLUMN_NAMES)
+    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
+    ...            donor="none", prior_hsct=False)
+    >>> validate(pd.DataFrame([row]), "toy", ["a", "b"])["prior_hsct"].dtype
+    BooleanDtype
+    >>> validate(pd.DataFrame([row | {"group": "c", "crs_grade": 7}]), "toy", ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    cart_lib.schema.CohortError: <cohort>: patient 'P1', column 'group': group must be one of the study's groups: 'a', 'b' (got 'c') (and 1 more violation)
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"validate expects a pandas DataFrame, not {type(frame).__name__}")
+    spec = _columns(extra, source)
+    labels = _labels(frame)
+    _raise_first(_structure_violations(frame, spec), source, labels)
+
+    typed: dict[str, pd.api.extensions.ExtensionArray] = {}
+    bad: list[_Violation] = []
+    for j, (name, dtype) in enumerate(spec.items()):
+        values = []
+        for i, raw in enumerate(frame[name].tolist()):
+            value, why = _parse(raw, dtype)
+            if why is not None:
+                bad.append(_Violation(i, name, why, j))
+            values.append(value)
+        typed[name] = pd.array(values, dtype=PANDAS_DTYPES[dtype])
+    _raise_first(bad, source, labels)
+
+    result = pd.DataFrame(typed, index=pd.RangeIndex(len(frame)))
+    _raise_first(_rule_violations(result, study, groups, spec), source, labels)
+    result.index = frame.index
+    return result
+
+
+def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
+                extra: dict[str, str] | None = None) -> pd.DataFrame:
+    """Read a cohort CSV and validate it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file; it is named as given in any error message.
+    study, groups, extra
+        As for :func:`validate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated cohort with nullable dtypes and a ``RangeIndex``.
+
+    Raises
+    ------
+    CohortError
+        If the file cannot be read or parsed, or breaks a rule of the record.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cart_lib.record import COLUMN_NAMES
+    >>> row = dict.fromkeys(COLUMN_NAMES)
+    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
+    ...            donor="none", prior_hsct=False, age_years=0.1)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "toy.csv"
+    ...     write_cohort(pd.DataFrame([row]), path)
+    ...     cohort = read_cohort(path, "toy", ["a"])
+    >>> cohort.loc[0, "age_years"], cohort.loc[0, "crs_grade"]
+    (np.float64(0.1), <NA>)
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise CohortError(source, None, None, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CohortError(source, None, None, f"not UTF-8 text (byte {exc.start})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        lines = [row for row in csv.reader(io.StringIO(text, newline=""), strict=True) if row]
+    except csv.Error as exc:
+        raise CohortError(source, None, None, f"not a readable CSV: {exc}") from None
+    if not lines:
+        raise CohortError(source, None, None, "empty file: no header row")
+    header, rows = lines[0], lines[1:]
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            patient = None
+            if "patient_id" in header and header.index("patient_id") < len(row):
+                patient = row[header.index("patient_id")] or None
+            raise CohortError(source, patient, None,
+                              f"{len(row)} fields where the header has {len(header)}",
+                              row=i + 1)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    return validate(frame, study, groups, extra, source=source).reset_index(drop=True)
+
+
+def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a cohort CSV in the one encoding of this module, atomically.
+
+    The record columns come first in record order, then any other (study)
+    columns in the order of ``frame``. The whole file is encoded in memory,
+    written to a temporary file in the same folder and moved into place with
+    :func:`os.replace`, so a failure leaves any existing file untouched. The
+    same cohort always gives the same bytes.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per patient; record columns are encoded by their record dtype,
+        study columns by their pandas dtype (or, for ``object`` columns, by the
+        type of each value).
+    path : str or path-like
+        Where to write.
+
+    Raises
+    ------
+    CohortError
+        If a record column is missing, a column is repeated, or a value cannot
+        be encoded as its column's type. Nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cart_lib.record import COLUMN_NAMES
+    >>> row = dict.fromkeys(COLUMN_NAMES)
+    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
+    ...            donor="none", prior_hsct=True, crs_grade=2.0, age_years=12)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_cohort(pd.DataFrame([row]), Path(folder) / "toy.csv")
+    ...     print((Path(folder) / "toy.csv").read_text().splitlines()[1])
+    toy,P1,a,autologous,none,true,12.0,,,,,,,2,,,,,,,,,,,,,
+    """
+    source = str(path)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"write_cohort expects a pandas DataFrame, not {type(frame).__name__}")
+    names = [str(c) for c in frame.columns]
+    labels = _labels(frame)
+    problems = [_Violation(None, name, "duplicate column", 0)
+                for name in sorted({n for n in names if names.count(n) > 1})]
+    problems += [_Violation(None, name, "missing column", j)
+                 for j, name in enumerate(COLUMN_NAMES) if name not in names]
+    _raise_first(problems, source, labels)
+
+    order = list(COLUMN_NAMES) + [n for n in names if n not in COLUMN_BY_NAME]
+    cells: list[list[str]] = [[] for _ in range(len(frame))]
+    for j, name in enumerate(order):
+        series = frame.iloc[:, names.index(name)]
+        dtype = COLUMN_BY_NAME[name].dtype if name in COLUMN_BY_NAME else _infer_dtype(series)
+        for i, raw in enumerate(series.tolist()):
+            kind = dtype or ("str" if _is_missing(raw) else _value_dtype(raw))
+            value, why = _parse(raw, kind)
+            if why is not None:
+                problems.append(_Violation(i, name, why, j))
+            cells[i].append(_encode(value, kind) if why is None else "")
+    _raise_first(problems, source, labels)
+
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(order)
+    writer.writerows(cells)
+    data = buffer.getvalue().encode("utf-8")
+
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        # os.open applies the umask, so the file gets the same mode a plain open() would.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise CohortError(source, None, None, f"cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

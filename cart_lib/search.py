@@ -1,0 +1,487 @@
+"""The search for a cohort that satisfies every claim of a study at once.
+
+A cohort is found, not typed. The ledger says how many patients there are
+(``size_claim``), what each reporting group fixes (``groups``) and which
+values each reported column may take (``record``); every other column stays
+empty. The search state gives each patient an index into each column's grid;
+the visible cohort is built from it by the record's consistency rules
+(:func:`cart_lib.cohort.normalize`), so every state is a valid patient record.
+
+The search is simulated annealing on the sum of the claims' losses
+(:func:`cart_lib.evaluate.loss`), zero exactly when every claim matches.
+Most moves are *focused*: pick an unsatisfied claim, one of the columns it
+reads, and one patient, and give that patient a new value (a random one, a
+nearby one, or another patient's, by swapping). Only the claims that read a
+changed column are evaluated again. A state of zero loss is checked once more
+with the book's own evaluators (lifelines, scipy) before it is accepted.
+
+For a given ledger, seed and pinned environment the search is deterministic:
+it stops after a fixed number of moves, not after a time; the time budget
+only ends a search that has run too long, with an error.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import cohort as cohort_mod
+from . import expressions
+from .cohort import DAY_COLUMNS, NEEDS_FLAG, Table
+from .errors import CartError
+from .evaluate import Evaluator, loss, matches
+from .ledger import Claim, Domain, Ledger, Statistic, _expand
+from .record import COLUMN_BY_NAME
+
+
+class SearchError(CartError):
+    """No cohort satisfying every claim was found; names the claims that conflict."""
+
+    def __init__(self, study: str, message: str, claims: list[str] | None = None):
+        self.claims = claims or []
+        super().__init__(f"{study}: {message}")
+
+
+@dataclass
+class Grid:
+    """The values one searchable column may take, and where it applies."""
+
+    name: str
+    values: np.ndarray          # float values, or objects for text columns
+    numeric: bool
+    where: str | None
+
+
+@dataclass
+class Result:
+    """What a search found."""
+
+    table: Table
+    iterations: int
+    seconds: float
+    restarts: int
+    attempts: int = 1
+
+
+def _grid(name: str, domain: Domain, dtype: str) -> Grid:
+    if dtype == "bool":
+        return Grid(name, np.array([0.0, 1.0]), False, domain.where)
+    if dtype == "str":
+        return Grid(name, np.array(domain.values, dtype=object), False, domain.where)
+    if domain.log:
+        low, high = math.log10(domain.min), math.log10(domain.max)
+        count = int(round((high - low) / domain.step)) + 1
+        steps = np.array([float(f"{10 ** (low + domain.step * k):.4g}") for k in range(count)])
+    else:
+        count = int(round((domain.max - domain.min) / domain.step)) + 1
+        steps = domain.min + domain.step * np.arange(count)
+    return Grid(name, np.round(steps, 10), True, domain.where)
+
+
+def atoms(text: str | None, ledger: Ledger) -> list[tuple[str, str, object]]:
+    """The conjuncts of an expression that name one column each, variables expanded.
+
+    Returns (column, operator, value) triples: ``("cr_d30", "==", 1.0)`` for
+    ``cr_d30``, ``("relapse", "==", 0.0)`` for ``not relapse``,
+    ``("donor", "in", [...])``, ``("crs_grade", ">=", 3)``. Parts that are not
+    such atoms (an ``or``, a comparison of two columns) are left out: the
+    moves built on atoms only need to be often right, not always.
+    """
+    if not text:
+        return []
+    out: list[tuple[str, str, object]] = []
+
+    def walk(node, negate=False):
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) and not negate:
+            for value in node.values:
+                walk(value)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            walk(node.operand, not negate)
+        elif isinstance(node, ast.Name):
+            var = ledger.variables.get(node.id)
+            if var is not None and var.expr:
+                walk(ast.parse(var.expr, mode="eval").body, negate)
+            elif var is not None:
+                out.append((var.column, "==", 0.0 if negate else 1.0))
+            else:
+                out.append((node.id, "==", 0.0 if negate else 1.0))
+        elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and not negate
+              and isinstance(node.left, ast.Name)):
+            op, right = node.ops[0], node.comparators[0]
+            symbol = {ast.Eq: "==", ast.In: "in", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
+                      ast.GtE: ">="}.get(type(op))
+            if symbol is None:
+                return
+            try:
+                value = [expressions._constant(e) for e in right.elts] if symbol == "in" \
+                    else expressions._constant(right)
+            except (expressions.ExpressionError, AttributeError):
+                return
+            out.append((node.left.id, symbol, value))
+
+    walk(ast.parse(text, mode="eval").body)
+    return out
+
+
+_OPS = {"==": np.equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+        ">=": np.greater_equal}
+
+
+class Space:
+    """The searchable space of one study's cohorts, built from its ledger."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        size_claim = ledger.claim(ledger.size_claim)
+        self.size = int(size_claim.numbers()["count"].value)
+        self.groups = list(ledger.groups)
+        self.extra = {k: v.dtype for k, v in ledger.columns.items()}
+        self.grids: dict[str, Grid] = {"group": Grid("group", np.array(self.groups, dtype=object),
+                                                     False, None)}
+        for name, domain in ledger.record.items():
+            dtype = COLUMN_BY_NAME[name].dtype if name in COLUMN_BY_NAME else self.extra[name]
+            self.grids[name] = _grid(name, domain, dtype)
+        self.columns = list(self.grids)
+        self.compiler = ledger.compiler()
+        self._base = cohort_mod.empty(self.size, self.extra)
+        self._base["study"][:] = ledger.study
+        self._base["patient_id"][:] = [f"P{i + 1:02d}" for i in range(self.size)]
+        self.depends = self._visible_dependencies()
+
+    def _visible_dependencies(self) -> dict[str, set[str]]:
+        """For each visible column, the searchable columns its value depends on."""
+        deps: dict[str, set[str]] = {name: {name} & set(self.columns) for name in self._base}
+        for attrs in self.ledger.groups.values():
+            for column in attrs:
+                deps[column].add("group")
+        for name, grid in self.grids.items():
+            if grid.where:
+                deps[name].add("group")
+        for column, flag, _ in NEEDS_FLAG:    # in rule order, so chains close
+            deps[column] |= deps[flag]
+        deps["lost_to_followup"] |= deps["death"]
+        for column in DAY_COLUMNS:
+            deps[column] |= deps["last_contact_day"]
+        return deps
+
+    def claim_columns(self, claim: Claim) -> set[str]:
+        """The searchable columns the adopted reading of a claim depends on."""
+        reading = claim.adopted
+        names: set[str] = set()
+        for text in reading.expressions().values():
+            names |= _expand(expressions.names(text), self.ledger)
+        if reading.endpoint is not None:
+            names |= cohort_mod.ENDPOINT_COLUMNS[reading.endpoint.value]
+            if reading.endpoint.value == "leukemia_free_survival":
+                names |= {"cr_d30"}
+        out: set[str] = set()
+        for name in names:
+            out |= self.depends.get(name, set())
+        return out
+
+    def indices(self, column: str, op: str, value, satisfy: bool = True) -> np.ndarray:
+        """Grid indices of a column whose value does (or does not) satisfy an atom."""
+        values = self.grids[column].values
+        if op == "in":
+            hit = np.isin(values, np.asarray(value, dtype=values.dtype))
+        elif values.dtype == object:
+            hit = values == value if op == "==" else np.zeros(len(values), dtype=bool)
+        else:
+            hit = _OPS[op](values.astype(float), float(value))
+        return np.flatnonzero(hit if satisfy else ~hit)
+
+    def random_state(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """A uniformly random search state."""
+        return {c: rng.integers(0, len(self.grids[c].values), self.size) for c in self.columns}
+
+    def table(self, state: dict[str, np.ndarray]) -> Table:
+        """The visible cohort of a search state."""
+        table = {k: v.copy() for k, v in self._base.items()}
+        groups = self.grids["group"].values[state["group"]]
+        table["group"] = groups
+        for group, attrs in self.ledger.groups.items():
+            members = groups == group
+            for column, value in attrs.items():
+                if table[column].dtype == object:
+                    table[column][members] = value
+                else:
+                    table[column][members] = np.nan if value is None else float(value)
+        for name, grid in self.grids.items():
+            if name == "group":
+                continue
+            values = grid.values[state[name]]
+            if grid.where:
+                applies = self.compiler.mask(grid.where)(table)
+                values = values.copy()
+                values[~applies] = None if values.dtype == object else np.nan
+            table[name] = values if values.dtype == object else values.astype(float)
+        return cohort_mod.normalize(table)
+
+
+class Search:
+    """Simulated annealing over one study's cohorts.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    seed : int
+        Seed of the random generator; the same seed gives the same cohort.
+    max_moves : int
+        Moves before the search gives up (deterministic).
+    attempt_moves : int
+        Moves one attempt may take before the search starts again from fresh
+        random values (keeping the group structure).
+    time_budget : float
+        Seconds before the search gives up regardless (an error, never a different cohort).
+    progress : bool
+        Show progress on stderr.
+    """
+
+    def __init__(self, ledger: Ledger, seed: int = 0, max_moves: int = 2_000_000,
+                 time_budget: float = 600.0, progress: bool = False,
+                 claims: list[Claim] | None = None, attempt_moves: int = 30_000):
+        self.ledger = ledger
+        self.space = Space(ledger)
+        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.max_moves = max_moves
+        self.time_budget = time_budget
+        self.attempt_moves = attempt_moves
+        self.progress = progress
+        self.fast = Evaluator(ledger, fast=True)
+        self.exact = Evaluator(ledger, fast=False)
+        self.claims = [c for c in (claims if claims is not None else ledger.claims)
+                       if c.adopted.statistic is not Statistic.definition]
+        self.columns_of = [self.space.claim_columns(c) for c in self.claims]
+        self.atoms = [self._claim_atoms(c) for c in self.claims]
+        self.claims_of: dict[str, list[int]] = {col: [] for col in self.space.columns}
+        for i, cols in enumerate(self.columns_of):
+            for col in cols:
+                self.claims_of[col].append(i)
+
+    def _claim_atoms(self, claim: Claim):
+        """For the directed moves: the searchable atoms of a claim's event, and its target values."""
+        reading = claim.adopted
+        searchable = set(self.space.columns)
+        population = [a for a in atoms(reading.population, self.ledger) if a[0] in searchable]
+        event = [a for a in atoms(reading.event, self.ledger) + atoms(reading.each, self.ledger)
+                 if a[0] in searchable]
+        column = reading.variable if reading.variable in searchable else (
+            "last_contact_day" if reading.endpoint is not None else None)
+        targets = []
+        if column is not None and self.space.grids[column].numeric:
+            for role, token in claim.numbers().items():
+                if role in ("median", "min", "max", "value"):
+                    targets.append(token.value * reading.scale)
+        return population, event, column, targets
+
+    # ------------------------------------------------------------------ core
+    def _losses(self, table: Table, which) -> dict[int, float]:
+        return {i: loss(self.claims[i], self.fast.compute(self.claims[i], self.claims[i].adopted,
+                                                           table)) for i in which}
+
+    def _propose(self, state, unsatisfied: list[int]) -> list[tuple[str, list[int], list[int]]]:
+        """Choose a move: a list of (column, patients, new grid indices)."""
+        rng, space = self.rng, self.space
+        focused = bool(unsatisfied) and rng.random() < 0.85
+        if focused and rng.random() < 0.3:
+            directed = self._directed(state, unsatisfied[rng.integers(len(unsatisfied))])
+            if directed is not None:
+                return directed
+        if focused:
+            claim = unsatisfied[rng.integers(len(unsatisfied))]
+            options = sorted(self.columns_of[claim])
+            column = options[rng.integers(len(options))] if options else \
+                space.columns[rng.integers(len(space.columns))]
+        else:
+            column = space.columns[rng.integers(len(space.columns))]
+        grid, current = space.grids[column], state[column]
+        n = len(grid.values)
+        i = int(rng.integers(space.size))
+        if unsatisfied and rng.random() < 0.7:
+            # A patient the unmet claim is about, where it is about some.
+            members = np.flatnonzero(self.fast.mask(self.claims[claim].adopted.population,
+                                                    self._table)) if focused else []
+            if len(members):
+                i = int(members[rng.integers(len(members))])
+        kind = rng.random()
+        if kind < 0.25 or (column == "group" and self._groups_settled):
+            # Swap two patients' values. Once the first stage has settled the
+            # group sizes, groups only swap: a size change can only be undone.
+            j = int(rng.integers(space.size))
+            return [(column, [i, j], [int(current[j]), int(current[i])])]
+        if grid.numeric and kind < 0.7:                   # a nearby value
+            reach = int(rng.choice([1, 2, 5, 15, 50]))
+            new = int(np.clip(current[i] + rng.integers(-reach, reach + 1), 0, n - 1))
+            return [(column, [i], [new])]
+        return [(column, [i], [int(rng.integers(n))])]    # any value
+
+    def _directed(self, state, claim: int):
+        """A move aimed at one unmet claim, or None if none applies.
+
+        Give a patient one of the claim's printed values; or make a patient
+        join the claim's population with its event, join it without the
+        event, or leave it.
+        """
+        rng, space = self.rng, self.space
+        population, event, column, targets = self.atoms[claim]
+        if self._groups_settled:
+            population = [a for a in population if a[0] != "group"]
+        reading = self.claims[claim].adopted
+        members = np.flatnonzero(self.fast.mask(reading.population, self._table))
+        if targets and rng.random() < 0.5:
+            if not len(members):
+                return None
+            i = int(members[rng.integers(len(members))])
+            goal = targets[rng.integers(len(targets))]
+            grid = space.grids[column].values
+            return [(column, [i], [int(np.argmin(np.abs(grid - goal)))])]
+        if not (population or event):
+            return None
+        branch = rng.random()
+        meet, miss = (population + event, []) if branch < 0.5 else \
+            (population, event) if branch < 0.75 else ([], population or event)
+        # Joining the population takes a patient outside it; leaving, one inside.
+        inside = np.zeros(space.size, dtype=bool)
+        inside[members] = True
+        pool = np.flatnonzero(inside if not meet else ~inside) if population else \
+            np.arange(space.size)
+        if not len(pool):
+            pool = np.arange(space.size)
+        i = int(pool[rng.integers(len(pool))])
+        changes = []
+        for col, op, value in meet:                   # patient i meets these atoms
+            options = space.indices(col, op, value)
+            if len(options) and not np.isin(state[col][i], options):
+                changes.append((col, [i], [int(options[rng.integers(len(options))])]))
+        if miss:                                      # and misses one of these
+            col, op, value = miss[rng.integers(len(miss))]
+            options = space.indices(col, op, value, satisfy=False)
+            if len(options):
+                changes.append((col, [i], [int(options[rng.integers(len(options))])]))
+        return changes or None
+
+    def run(self) -> Result:
+        """Search until every claim matches; raise :class:`SearchError` if none is found.
+
+        Claims are brought in by stages: first those that read only the
+        group structure (how many patients in each group, and what groups
+        fix), then every claim, starting from the first stage's cohort.
+        Without the first stage, moving one patient between groups would
+        disturb nearly every claim at once.
+        """
+        self._start = time.monotonic()
+        self._moves = 0
+        self._restarts = 0
+        self._attempts = 1
+        state = self.space.random_state(self.rng)
+        self._groups_settled = False
+        structure = [i for i, cols in enumerate(self.columns_of) if cols <= {"group"}]
+        state = self._anneal(state, structure, final=False)
+        self._groups_settled = bool(structure)
+        everything = list(range(len(self.claims)))
+        while True:
+            found = self._anneal(state, everything, final=True, budget=self.attempt_moves)
+            if found is not None:
+                state = found
+                break
+            # This attempt settled in a basin with no cohort: start again from
+            # fresh random values, keeping the group structure.
+            fresh = self.space.random_state(self.rng)
+            fresh["group"] = state["group"]
+            state = fresh
+            self._attempts += 1
+        table = self.space.table(state)
+        return Result(table, self._moves, time.monotonic() - self._start, self._restarts,
+                      self._attempts)
+
+    def _anneal(self, state, active: list[int], final: bool,
+                budget: int | None = None) -> dict[str, np.ndarray] | None:
+        """Anneal until the active claims all match; None when ``budget`` moves run out."""
+        claims_of = {col: [i for i in ids if i in set(active)] for col, ids in self.claims_of.items()}
+        table = self.space.table(state)
+        losses = self._losses(table, active)
+        total = sum(losses.values())
+        best_total, best_state = total, {k: v.copy() for k, v in state.items()}
+        temperature, since_best, last_report = 1.0, 0, 0.0
+        first_move = self._moves
+        while True:
+            if budget is not None and self._moves - first_move >= budget:
+                self.best_state = best_state
+                return None
+            unsatisfied = [i for i, v in losses.items() if v > 0]
+            if not unsatisfied:
+                if not final:
+                    return state
+                exact = self.exact.evaluate(table)
+                wrong = [self.claims.index(r.claim) for r in exact
+                         if r.claim in self.claims and not r.adopted.matched]
+                if not wrong:
+                    self._report(total, [], final=True)
+                    return state
+                # The fast evaluators disagree with the exact ones (a tie at a
+                # rounding edge): count those claims as unmet and go on.
+                for i in wrong:
+                    losses[i] = 1.0
+                total = sum(losses.values())
+                continue
+            self._moves += 1
+            if self._moves > self.max_moves or time.monotonic() - self._start > self.time_budget:
+                self._fail(best_state)
+            self._table = table
+            move = self._propose(state, unsatisfied)
+            undo = [(column, patients, [int(state[column][p]) for p in patients])
+                    for column, patients, _ in move]
+            affected = sorted({i for column, _, _ in move for i in claims_of[column]})
+            if all(old == new for (_, _, old), (_, _, new) in zip(undo, move)) or not affected:
+                continue
+            for column, patients, new in move:
+                state[column][patients] = new
+            candidate = self.space.table(state)
+            changed = self._losses(candidate, affected)
+            delta = sum(changed.values()) - sum(losses[i] for i in changed)
+            if delta <= 0 or self.rng.random() < math.exp(-delta / temperature):
+                table, total = candidate, total + delta
+                losses.update(changed)
+            else:
+                for column, patients, old in reversed(undo):
+                    state[column][patients] = old
+            temperature = max(0.02, temperature * 0.999)
+            if total < best_total - 1e-9:
+                best_total, since_best = total, 0
+                best_state = {k: v.copy() for k, v in state.items()}
+            else:
+                since_best += 1
+            if since_best > 4000:        # stuck: back to the best cohort, warmed up again
+                state = {k: v.copy() for k, v in best_state.items()}
+                table = self.space.table(state)
+                losses = self._losses(table, active)
+                total, temperature, since_best = sum(losses.values()), 0.5, 0
+                self._restarts += 1
+            if self.progress and time.monotonic() - last_report > 0.25:
+                self._report(total, unsatisfied)
+                last_report = time.monotonic()
+
+    def _fail(self, best_state) -> None:
+        table = self.space.table(best_state)
+        failing = [self.claims[i].id for i, v in self._losses(table, range(len(self.claims))).items()
+                   if v > 0]
+        self.best_state = best_state
+        raise SearchError(self.ledger.study, f"no cohort found in {self._moves} moves "
+                                             f"({time.monotonic() - self._start:.1f} s); claims "
+                                             f"still unmet: {', '.join(failing)}", failing)
+
+    def _report(self, total, unmet, final=False) -> None:
+        if not self.progress:
+            return
+        names = ", ".join(self.claims[i].id for i in unmet[:3]) + (" …" if len(unmet) > 3 else "")
+        line = (f"\r[{self.ledger.study}] move {self._moves:>7,}  loss {total:8.2f}  "
+                f"unmet {len(unmet):>3}  {time.monotonic() - self._start:5.1f} s  {names}"[:110])
+        line = line.ljust(110)
+        sys.stderr.write(line + ("\n" if final else ""))
+        sys.stderr.flush()
