@@ -27,23 +27,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .record import COLUMN_BY_NAME, COLUMN_NAMES
+from .record import COLUMN_BY_NAME, COLUMN_NAMES, DAY_COLUMNS, NEEDS_FLAG
 
 Table = dict[str, np.ndarray]
 
-#: Consistency rules of the record, as (column, the flag it needs, what it is
-#: otherwise). A value is kept only where the flag is true; elsewhere it is
-#: empty, except ``relapse``, which is false (no relapse without remission).
-NEEDS_FLAG: tuple[tuple[str, str, str], ...] = (
-    ("mrd_negative", "cr_d30", "empty"),
-    ("relapse", "cr_d30", "false"),
-    ("relapse_day", "relapse", "empty"),
-    ("second_hsct_day", "second_hsct", "empty"),
-    ("death_cause", "death", "empty"),
-    ("agvhd_site", "agvhd", "empty"),
-)
-#: Day columns that last contact can never precede.
-DAY_COLUMNS = ("relapse_day", "second_hsct_day")
 
 
 def empty(n: int, extra: Mapping[str, str] | None = None) -> Table:

@@ -81,3 +81,26 @@ COLUMNS: tuple[Column, ...] = (
 
 COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+
+#: The record's cross-field rules, stated once, as (column, the flag it needs,
+#: what it is where the flag is not true). ``cart_lib.cohort`` applies them
+#: when it builds a cohort; ``cart_lib.schema`` checks them when it reads one.
+NEEDS_FLAG: tuple[tuple[str, str, str], ...] = (
+    ("mrd_negative", "cr_d30", "empty"),
+    ("relapse", "cr_d30", "false"),        # no relapse without a remission
+    ("relapse_day", "relapse", "empty"),
+    ("second_hsct_day", "second_hsct", "empty"),
+    ("death_cause", "death", "empty"),
+    ("agvhd_site", "agvhd", "empty"),
+)
+#: Day columns: required where their event happened (the endpoints need
+#: them), and never after ``last_contact_day``.
+DAY_OF: dict[str, str] = {"relapse_day": "relapse", "second_hsct_day": "second_hsct"}
+DAY_COLUMNS: tuple[str, ...] = tuple(DAY_OF)
+
+
+def flag_rule(column: str, flag: str, otherwise: str) -> str:
+    """The rule text of one ``NEEDS_FLAG`` entry, as error messages print it."""
+    return (f"{column} is true only when {flag} is true" if otherwise == "false"
+            else f"{column} is empty unless {flag} is true")

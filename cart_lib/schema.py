@@ -42,7 +42,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .errors import CartError
-from .record import COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, Column
+from .record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, NEEDS_FLAG, Column,
+                     flag_rule)
 
 __all__ = ["CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort", "validate",
            "write_cohort"]
@@ -56,7 +57,6 @@ REQUIRED: tuple[str, ...] = ("study", "patient_id", "group", "car_source", "dono
                              "prior_hsct")
 
 #: Day columns that may not come after ``last_contact_day``.
-DAY_COLUMNS: tuple[str, ...] = ("relapse_day", "second_hsct_day")
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf)")
@@ -297,24 +297,16 @@ def _given(series: pd.Series) -> pd.Series:
 
 #: Cross-field rules: (column blamed, rule text, row check returning True where the row is fine).
 CROSS_FIELD: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = (
-    ("mrd_negative", "mrd_negative is empty unless cr_d30 is true",
-     lambda d: ~_given(d["mrd_negative"]) | _true(d["cr_d30"])),
-    ("relapse", "relapse is true only when cr_d30 is true",
-     lambda d: ~_true(d["relapse"]) | _true(d["cr_d30"])),
-    ("relapse_day", "relapse_day is given only when relapse is true",
-     lambda d: ~_given(d["relapse_day"]) | _true(d["relapse"])),
-    ("relapse_day", "relapse_day is required when relapse is true",
-     lambda d: ~_true(d["relapse"]) | _given(d["relapse_day"])),
-    ("second_hsct_day", "second_hsct_day is given only when second_hsct is true",
-     lambda d: ~_given(d["second_hsct_day"]) | _true(d["second_hsct"])),
-    ("second_hsct_day", "second_hsct_day is required when second_hsct is true",
-     lambda d: ~_true(d["second_hsct"]) | _given(d["second_hsct_day"])),
-    ("death_cause", "death_cause is given only when death is true",
-     lambda d: ~_given(d["death_cause"]) | _true(d["death"])),
-    # A death's cause may be unreported (the record leaves it empty), so it is
-    # not required when death is true; the days are, since endpoints need them.
-    ("agvhd_site", "agvhd_site is empty unless agvhd is true",
-     lambda d: ~_given(d["agvhd_site"]) | _true(d["agvhd"])),
+    # The record's flag rules (cart_lib.record.NEEDS_FLAG), one check each.
+    *((column, flag_rule(column, flag, otherwise),
+       (lambda d, c=column, f=flag, o=otherwise:
+        ~(_true(d[c]) if o == "false" else _given(d[c])) | _true(d[f])))
+      for column, flag, otherwise in NEEDS_FLAG),
+    # A day is required where its event happened (the endpoints need it). A
+    # death's cause is not: a study may leave it unreported.
+    *((day, f"{day} is required when {flag} is true",
+       (lambda d, day=day, flag=flag: ~_true(d[flag]) | _given(d[day])))
+      for day, flag in DAY_OF.items()),
     *((day, f"{day} is not after last_contact_day",
        (lambda d, day=day: ~(d[day] > d["last_contact_day"]).fillna(False).astype(bool)))
       for day in DAY_COLUMNS),

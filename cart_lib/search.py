@@ -32,7 +32,8 @@ import numpy as np
 
 from . import cohort as cohort_mod
 from . import expressions
-from .cohort import DAY_COLUMNS, NEEDS_FLAG, Table
+from .cohort import Table
+from .record import DAY_COLUMNS, NEEDS_FLAG
 from .errors import CartError
 from .evaluate import Evaluator, loss, matches
 from .ledger import Claim, Domain, Ledger, Statistic, _expand
