@@ -46,6 +46,8 @@ class Computed:
         For a 2x2 test: the cells (a, b, c, d) behind the p-value.
     u : float, optional
         For a Mann-Whitney test: U of the first group.
+    sizes : tuple of int, optional
+        For a Mann-Whitney test: the sizes of the two groups.
     floor : float, optional
         For a Kaplan-Meier median not reached: the lowest survival the curve reaches.
     """
@@ -55,6 +57,7 @@ class Computed:
     note: str = ""
     table: tuple[int, int, int, int] | None = None
     u: float | None = None
+    sizes: tuple[int, int] | None = None
     floor: float | None = None
 
 
@@ -227,7 +230,8 @@ class Evaluator:
             if reading.direction and len(x) and len(y):
                 higher = u > len(x) * len(y) / 2
                 wrong_way = int(higher != (reading.direction == "first_higher"))
-            note, shape = f"U = {u:g}, n = {len(x)} vs {len(y)}", {"u": u}
+            note = f"U = {u:g}, n = {len(x)} vs {len(y)}"
+            shape = {"u": u, "sizes": (len(x), len(y))}
         else:
             time, event = self._endpoint(reading.endpoint.value, table)
             fn = statistics.logrank_p_fast if self.fast else statistics.logrank_p
@@ -385,7 +389,7 @@ def _p_distance(claim: Claim, computed: Computed, target: float, step: float,
                                                            target, step, a + b + c + d)
         return 1.0 + min(inversion.table_distance(computed.table, feasible), 20.0)
     if computed.u is not None:
-        a, b = _group_sizes(computed)
+        a, b = computed.sizes
         feasible = inversion.feasible_u(reading.test, reading.direction, target, step, a, b)
         if not feasible:
             return 20.0
@@ -393,11 +397,6 @@ def _p_distance(claim: Claim, computed: Computed, target: float, step: float,
         return 0.5 if gap == 0 else 1.0 + gap / 3.0   # 0.5: right U, but ties move p
     gap = abs(math.log(max(value, 1e-12)) - math.log(max(target, 1e-12)))
     return 1.0 + gap / 0.1
-
-
-def _group_sizes(computed: Computed) -> tuple[int, int]:
-    sizes = computed.note.split("n = ")[1].split(" vs ")
-    return int(sizes[0]), int(sizes[1])
 
 
 def reproduced_text(claim: Claim, reading: Reading, computed: Computed) -> str:

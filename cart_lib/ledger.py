@@ -452,7 +452,7 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
                                           f"record column with a window in days")
 
 
-def _expand(used: set[str], ledger: Ledger) -> set[str]:
+def expand_names(used: set[str], ledger: Ledger) -> set[str]:
     """Column names behind a set of names, expanding ledger variables."""
     out: set[str] = set()
     stack = list(used)
@@ -527,7 +527,7 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                 used = expressions.names(domain.where)
             except expressions.ExpressionError as exc:
                 raise LedgerError(file, None, f"{field}.where", str(exc)) from None
-            expanded = _expand(used, ledger)
+            expanded = expand_names(used, ledger)
             if not expanded <= fixed:
                 raise LedgerError(file, None, f"{field}.where",
                                   f"may name only the group and columns groups fix, "

@@ -36,7 +36,7 @@ from .cohort import Table
 from .record import DAY_COLUMNS, NEEDS_FLAG
 from .errors import CartError
 from .evaluate import Evaluator, loss, matches
-from .ledger import Claim, Domain, Ledger, Statistic, _expand
+from .ledger import Claim, Domain, Ledger, Statistic, expand_names
 from .record import COLUMN_BY_NAME
 
 
@@ -175,7 +175,7 @@ class Space:
         reading = claim.adopted
         names: set[str] = set()
         for text in reading.expressions().values():
-            names |= _expand(expressions.names(text), self.ledger)
+            names |= expand_names(expressions.names(text), self.ledger)
         if reading.endpoint is not None:
             names |= cohort_mod.ENDPOINT_COLUMNS[reading.endpoint.value]
             if reading.endpoint.value == "leukemia_free_survival":
