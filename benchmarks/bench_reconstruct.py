@@ -53,10 +53,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=300.0)
+    parser.add_argument("--study", help="one study (default: all)")
     args = parser.parse_args()
     print("| study | claims | reconstruct: median (found / seeds) | evaluate all claims: book / search |")
     print("|---|---|---|---|")
-    for study in paths.studies():
+    for study in [args.study] if args.study else paths.studies():
         times = reconstruct_times(study, args.seeds, args.budget)
         found = [t for t in times if t is not None]
         median = f"{statistics.median(found):.1f} s" if found else "n/a"

@@ -67,10 +67,13 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
                               progress=not args.quiet and sys.stderr.isatty())
         except SearchError as exc:
             from . import ledger as ledger_mod
-            core = conflicting_claims(ledger_mod.load(study), exc.claims,
-                                      seed=args.seed) if exc.claims else []
-            raise CartError(f"{exc}. Smallest set of claims found that cannot all hold: "
-                            f"{', '.join(core) or 'none isolated'}. Nothing was written.") from None
+            core, complete = conflicting_claims(
+                ledger_mod.load(study), exc.claims, seed=args.seed,
+                time_budget=min(60.0, args.time_budget)) if exc.claims else ([], True)
+            found = "Smallest set of claims found that cannot all hold" if complete else \
+                "Claims that could not all be met (time ran out before narrowing them down)"
+            raise CartError(f"{exc}. {found}: {', '.join(core) or 'none isolated'}. "
+                            f"Nothing was written.") from None
         out = paths.COHORTS if args.out is None else args.out
         csv_path, prov_path = write(rec, out)
         if not args.quiet:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -127,7 +128,8 @@ def load_table(study: str) -> cohort_mod.Table:
 
 
 def conflicting_claims(led: ledger_mod.Ledger, unmet: list[str], seed: int = 0,
-                       budget_moves: int = 40_000) -> list[str]:
+                       budget_moves: int = 40_000,
+                       time_budget: float = 60.0) -> tuple[list[str], bool]:
     """A small set of claims that the search cannot satisfy together.
 
     Starts from the claims still unmet at the best cohort found, adds the
@@ -135,7 +137,15 @@ def conflicting_claims(led: ledger_mod.Ledger, unmet: list[str], seed: int = 0,
     leaves the rest still unsatisfiable (a deletion filter, each test a short
     search). The result is the smallest set found within the budget, not
     proven minimal.
+
+    Returns
+    -------
+    claims : list of str
+        The set found.
+    complete : bool
+        False when the time budget ran out before every candidate was tried.
     """
+    start = time.monotonic()
     probe = Search(led, seed=seed)
     by_id = {c.id: i for i, c in enumerate(probe.claims)}
     columns = set().union(*(probe.columns_of[by_id[c]] for c in unmet if c in by_id)) - {"group"}
@@ -146,14 +156,17 @@ def conflicting_claims(led: ledger_mod.Ledger, unmet: list[str], seed: int = 0,
         subset = [led.claim(i) for i in ids]
         try:
             Search(led, seed=seed, claims=subset, max_moves=budget_moves,
-                   attempt_moves=budget_moves // 2).run()
+                   attempt_moves=budget_moves // 2,
+                   time_budget=max(1.0, time_budget - (time.monotonic() - start))).run()
             return True
         except SearchError:
             return False
 
     core = list(candidates)
     for claim_id in candidates:
+        if time.monotonic() - start > time_budget:
+            return core, False
         trial = [c for c in core if c != claim_id]
         if trial and not satisfiable(trial):
             core = trial
-    return core
+    return core, True

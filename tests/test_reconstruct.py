@@ -94,8 +94,8 @@ def test_conflicting_claims_are_named(toy_ledger, write_ledger, tmp_path):
     led = _conflicting_ledger(toy_ledger, write_ledger, tmp_path)
     with pytest.raises(SearchError) as info:
         Search(led, seed=0, max_moves=20_000, attempt_moves=5_000).run()
-    core = conflicting_claims(led, info.value.claims, budget_moves=6_000)
-    assert set(core) == {"cr", "cr_again"}
+    core, complete = conflicting_claims(led, info.value.claims, budget_moves=6_000)
+    assert complete and set(core) == {"cr", "cr_again"}
 
 
 def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, write_ledger,
