@@ -18,14 +18,13 @@ from functools import lru_cache
 import numpy as np
 
 from . import cohort as cohort_mod
-from . import printed, statistics
+from . import inversion, printed, statistics
 from .ledger import Claim, Ledger, Reading, Statistic, Test
 from .record import COLUMN_BY_NAME
 
 #: Significance level behind "did not differ" and "significantly".
 ALPHA = 0.05
 _COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
-_TWO_BY_TWO = {Test.fisher_exact, Test.chi2, Test.chi2_yates, Test.boschloo_exact}
 
 
 @dataclass
@@ -205,19 +204,12 @@ class Evaluator:
         second = population & self.mask(reading.groups[1], table)
         test = reading.test
         wrong_way, shape = 0, {}
-        if test in _TWO_BY_TWO:
+        if test in inversion.TWO_BY_TWO:
             event = self.mask(reading.event, table)
             a, n1 = int((first & event).sum()), int(first.sum())
             c, n2 = int((second & event).sum()), int(second.sum())
             cells = (a, n1 - a, c, n2 - c)
-            if min(n1, n2) == 0:
-                p = math.nan
-            elif test is Test.fisher_exact:
-                p = statistics.fisher_p(*cells)
-            elif test is Test.boschloo_exact:
-                p = statistics.boschloo_p(*cells)
-            else:
-                p = statistics.chi2_p(*cells, correction=test is Test.chi2_yates)
+            p = inversion.table_p(test, *cells) if min(n1, n2) else math.nan
             if reading.direction and min(n1, n2):
                 higher = a * n2 > c * n1
                 wrong_way = int(higher != (reading.direction == "first_higher"))
@@ -377,8 +369,6 @@ def _p_distance(claim: Claim, computed: Computed, target: float, step: float,
     values, that print as the claim; the distance to the nearest is a far
     better guide for the search than the distance in p.
     """
-    from . import inversion   # imported here: inversion imports this module's neighbours
-
     reading = claim.adopted
     if computed.table is not None:
         a, b, c, d = computed.table
