@@ -1,0 +1,368 @@
+"""The book's figures: one palette per group, and the plots every chapter shares.
+
+Each function draws from a cohort frame (or from numbers computed on one) and
+returns the matplotlib figure, so a chapter cell is one call. Nothing here
+knows a particular study: groups, labels and the order of a flow diagram come
+from the caller, and group colours from :func:`group_palette`, which gives
+every reporting group of every ledger its own colour, the same on every page.
+
+Figures are drawn with matplotlib and seaborn; survival curves and numbers at
+risk with lifelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from lifelines import KaplanMeierFitter
+from lifelines.plotting import add_at_risk_counts
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+
+from . import ledger as ledger_mod
+
+#: Width of a figure at book width, in inches.
+BOOK_WIDTH = 7.5
+#: Qualitative palette the group colours are drawn from (colour-blind safe).
+PALETTE = "colorblind"
+#: Neutral colour for "everyone" and for marks that belong to no group.
+NEUTRAL = "#5f5f5f"
+
+
+@lru_cache(maxsize=1)
+def group_palette() -> dict[str, tuple[float, float, float]]:
+    """The book's colour for each reporting group of every study.
+
+    Groups are taken from the ledgers, in study order and then in the order
+    each ledger lists them, and given successive colours of :data:`PALETTE`,
+    so a group has the same colour on every page.
+
+    Returns
+    -------
+    dict
+        Group name to RGB tuple.
+
+    Examples
+    --------
+    >>> palette = group_palette()
+    >>> len(set(palette.values())) == len(palette)
+    True
+    """
+    groups = [g for led in ledger_mod.load_all() for g in led.groups]
+    colours = sns.color_palette(PALETTE, n_colors=max(len(groups), 10))
+    return {group: tuple(colours[i]) for i, group in enumerate(groups)}
+
+
+def _style() -> None:
+    sns.set_theme(style="ticks", context="notebook", font_scale=0.95)
+
+
+# ------------------------------------------------------------------ survival
+
+def km_plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+            colours: Mapping[str, object] | None = None, *, xlabel: str = "days since infusion",
+            ylabel: str = "probability", medians: bool = True, at_risk: bool = True,
+            title: str | None = None, ax: plt.Axes | None = None) -> plt.Figure:
+    """Kaplan-Meier curves with censoring marks, medians and numbers at risk.
+
+    Parameters
+    ----------
+    curves : mapping
+        Label to ``(time, event)`` arrays of one curve each.
+    colours : mapping, optional
+        Label to colour; :data:`NEUTRAL` where missing.
+    medians : bool
+        Mark each curve's median (where reached) with dotted guide lines.
+    at_risk : bool
+        Print the numbers at risk under the axis (lifelines).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _style()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 4.2))
+    else:
+        fig = ax.figure
+    colours = dict(colours or {})
+    fitters = []
+    for i, (label, (time, event)) in enumerate(curves.items()):
+        fitter = KaplanMeierFitter(label=label).fit(np.asarray(time, float),
+                                                    np.asarray(event, bool))
+        colour = colours.get(label, NEUTRAL)
+        fitter.plot_survival_function(ax=ax, ci_show=False, show_censors=True, color=colour,
+                                      censor_styles={"marker": "|", "ms": 8})
+        median = fitter.median_survival_time_
+        if medians and np.isfinite(median):
+            ax.plot([0, median, median], [0.5, 0.5, 0], ls=":", lw=1, color=colour)
+            ax.annotate(f"median {median:g}", (median, 0.5), xytext=(5, 5 + 13 * i),
+                        textcoords="offset points", fontsize=8, color=colour)
+        fitters.append(fitter)
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.03), xlim=(0, None))
+    if title:
+        ax.set_title(title, loc="left")
+    ax.legend(frameon=False, loc="upper right")
+    sns.despine(ax=ax)
+    if at_risk:
+        add_at_risk_counts(*fitters, ax=ax, rows_to_show=["At risk"], fig=fig)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------ rates
+
+def rate_forest(rates: pd.DataFrame, colours: Sequence[object] | None = None, *,
+                xlabel: str = "patients with the event (%)", title: str | None = None,
+                ax: plt.Axes | None = None) -> plt.Figure:
+    """Proportions with their confidence intervals, one row each (forest style).
+
+    Parameters
+    ----------
+    rates : DataFrame
+        Indexed by row label, with columns ``k``, ``n``, ``percent``, ``low``
+        and ``high`` (percent), as :func:`cart_lib.book.rates` returns.
+    colours : sequence, optional
+        One colour per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _style()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 0.45 * len(rates) + 1.2))
+    else:
+        fig = ax.figure
+    colours = list(colours) if colours is not None else [NEUTRAL] * len(rates)
+    y = np.arange(len(rates))[::-1]
+    for row, (label, r) in zip(y, rates.iterrows()):
+        ax.plot([r["low"], r["high"]], [row, row], color=colours[len(y) - 1 - row], lw=2)
+        ax.plot(r["percent"], row, "o", color=colours[len(y) - 1 - row], ms=7)
+        ax.annotate(f"{int(r['k'])}/{int(r['n'])}", (101, row), xytext=(6, 0),
+                    textcoords="offset points", va="center", fontsize=9,
+                    annotation_clip=False)
+    ax.set_yticks(y, list(rates.index))
+    ax.set(xlim=(0, 100), xlabel=xlabel)
+    ax.grid(axis="x", lw=0.5, alpha=0.5)
+    if title:
+        ax.set_title(title, loc="left")
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def grade_bars(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] | None = None,
+               *, grades: Sequence[int] = range(0, 5), xlabel: str = "grade",
+               title: str | None = None, ax: plt.Axes | None = None) -> plt.Figure:
+    """Number of patients at each grade, side by side per group.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A cohort frame.
+    column : str
+        The grade column, e.g. ``crs_grade``.
+    by : str
+        The column that splits the bars, usually ``group``; bars take the
+        group colours.
+    order : sequence, optional
+        Order of the groups (default: as they first appear).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _style()
+    counts = grade_counts(frame, column, by, order, grades)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 3.4))
+    else:
+        fig = ax.figure
+    palette = group_palette()
+    width = 0.8 / len(counts.columns)
+    for i, group in enumerate(counts.columns):
+        x = np.arange(len(counts)) + (i - (len(counts.columns) - 1) / 2) * width
+        bars = ax.bar(x, counts[group], width, label=f"{group} (n={int(counts[group].sum())})",
+                      color=palette.get(group, NEUTRAL))
+        ax.bar_label(bars, fontsize=8, padding=1)
+    ax.set_xticks(np.arange(len(counts)), [str(g) for g in counts.index])
+    ax.set(xlabel=xlabel, ylabel="patients")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(frameon=False)
+    if title:
+        ax.set_title(title, loc="left")
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def grade_counts(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] | None = None,
+                 grades: Sequence[int] = range(0, 5)) -> pd.DataFrame:
+    """Patients at each grade (rows) per group (columns)."""
+    order = list(order) if order is not None else list(dict.fromkeys(frame[by]))
+    table = pd.crosstab(frame[column].astype(int), frame[by])
+    table = table.reindex(index=list(grades), columns=order, fill_value=0)
+    table.index.name, table.columns.name = column, by
+    return table
+
+
+# ------------------------------------------------------------------ patients
+
+#: Marks of the swimmer plot: event column -> (marker, label).
+SWIMMER_MARKS = {
+    "second_hsct_day": ("^", "second transplant"),
+    "relapse_day": ("X", "relapse"),
+}
+
+
+def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
+                 xlabel: str = "days since infusion", title: str | None = None) -> plt.Figure:
+    """One bar per patient from infusion to last contact, with the events on it.
+
+    A bar is coloured by the patient's group, drawn solid for a patient in
+    remission within the response window and hatched otherwise. Marks: second
+    transplant, relapse, death (a black square, with the cause), an arrow for
+    a patient alive at last contact, and an open circle for one lost to
+    follow-up.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A cohort frame; patients are drawn grouped as ``order`` lists the
+        groups, longest follow-up first within a group.
+    """
+    _style()
+    order = list(order) if order is not None else list(dict.fromkeys(frame["group"]))
+    frame = frame.assign(_g=frame["group"].map(order.index)).sort_values(
+        ["_g", "last_contact_day"], ascending=[True, False], kind="stable")
+    palette = group_palette()
+    fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 0.2 * len(frame) + 1.6))
+    y = np.arange(len(frame))[::-1]
+    span = float(frame["last_contact_day"].max())
+    for row, (_, p) in zip(y, frame.iterrows()):
+        colour = palette.get(p["group"], NEUTRAL)
+        remission = bool(p["cr_d30"])
+        ax.barh(row, max(float(p["last_contact_day"]), span * 0.004), height=0.7, color=colour,
+                alpha=1.0 if remission else 0.35, hatch=None if remission else "///",
+                edgecolor=colour, lw=0.5)
+        for column, (marker, _) in SWIMMER_MARKS.items():
+            if pd.notna(p[column]):
+                ax.plot(p[column], row, marker, color="black", ms=5.5, mfc="white", mew=1)
+        end = float(p["last_contact_day"])
+        if p["death"]:
+            ax.plot(end, row, "s", color="black", ms=5)
+            ax.annotate(str(p["death_cause"]), (end, row), xytext=(6, 0),
+                        textcoords="offset points", va="center", fontsize=7)
+        elif p["lost_to_followup"]:
+            ax.plot(end, row, "o", color="black", ms=5.5, mfc="white")
+        else:
+            ax.annotate("", (end + span * 0.035, row), (end, row),
+                        arrowprops={"arrowstyle": "->", "lw": 1, "color": "black"})
+    ax.set_yticks(y, list(frame["patient_id"]), fontsize=7)
+    ax.set(xlabel=xlabel, xlim=(0, span * 1.12), ylim=(-0.7, len(frame) - 0.3))
+    handles = [Rectangle((0, 0), 1, 1, color=palette.get(g, NEUTRAL), label=g) for g in order]
+    handles.append(Rectangle((0, 0), 1, 1, facecolor="white", edgecolor=NEUTRAL, hatch="///",
+                             label="no remission"))
+    handles += [plt.Line2D([], [], ls="", marker=m, color="black", mfc="white", label=lab)
+                for m, lab in SWIMMER_MARKS.values()]
+    handles += [plt.Line2D([], [], ls="", marker="s", color="black", label="death (cause)"),
+                plt.Line2D([], [], ls="", marker="o", color="black", mfc="white",
+                           label="lost to follow-up"),
+                plt.Line2D([], [], ls="", marker=r"$\rightarrow$", color="black", ms=10,
+                           label="alive at last contact")]
+    ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, loc="left")
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def patient_flow(stages: Sequence[tuple[str, pd.Series]], colour_by: pd.Series, *,
+                 title: str | None = None) -> plt.Figure:
+    """A flow diagram: patients split stage by stage, with counts, as ribbons.
+
+    Parameters
+    ----------
+    stages : sequence of (title, Series)
+        For each stage, its title and each patient's label at that stage (one
+        Series per stage, all on the cohort's index). The first stage is
+        usually a single label for everyone.
+    colour_by : Series
+        Each patient's group; ribbons take the group colours.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Nodes are bars whose height is their number of patients, labelled
+        ``name (n)``; a ribbon joins two nodes of consecutive stages with the
+        patients they share.
+    """
+    _style()
+    palette = group_palette()
+    fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 5.2))
+    n = len(colour_by)
+    gap = max(1.0, 0.06 * n)
+    groups = list(dict.fromkeys(colour_by))
+    positions = []          # per stage: label -> (bottom, top)
+    for s, (_, labels) in enumerate(stages):
+        names = list(dict.fromkeys(labels))
+        total = n + gap * (len(names) - 1)
+        bottom = (n + gap * 4 - total) / 2
+        spans = {}
+        for name in names[::-1]:
+            size = int((labels == name).sum())
+            spans[name] = (bottom, bottom + size)
+            bottom += size + gap
+        positions.append(spans)
+    node_w = 0.12
+    for s, (_, labels) in enumerate(stages):
+        for name, (low, high) in positions[s].items():
+            ax.add_patch(Rectangle((s - node_w / 2, low), node_w, high - low, color="#333333"))
+            ax.annotate(f"{name} ({int(round(high - low))})", (s + node_w / 2 + 0.03,
+                        (low + high) / 2), va="center", fontsize=8, zorder=3,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                              "alpha": 0.8})
+        if s == 0:
+            continue
+        previous = stages[s - 1][1]
+        out_fill = {k: v[0] for k, v in positions[s - 1].items()}
+        in_fill = {k: v[0] for k, v in positions[s].items()}
+        for a in positions[s - 1]:
+            for b in positions[s]:
+                for group in groups:
+                    size = int(((previous == a) & (labels == b) & (colour_by == group)).sum())
+                    if not size:
+                        continue
+                    _ribbon(ax, s - 1 + node_w / 2, out_fill[a], s - node_w / 2, in_fill[b],
+                            size, palette.get(group, NEUTRAL))
+                    out_fill[a] += size
+                    in_fill[b] += size
+    for s, (stage_title, _) in enumerate(stages):
+        ax.annotate(stage_title, (s, n + gap * 4.2), ha="center", fontsize=9, weight="bold")
+    handles = [Rectangle((0, 0), 1, 1, color=palette.get(g, NEUTRAL), alpha=0.6, label=g)
+               for g in groups]
+    ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower left",
+              bbox_to_anchor=(0, -0.08), ncol=len(groups))
+    ax.set(xlim=(-0.2, len(stages) - 0.25), ylim=(-gap, n + gap * 5))
+    ax.axis("off")
+    if title:
+        ax.set_title(title, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def _ribbon(ax: plt.Axes, x0: float, y0: float, x1: float, y1: float, size: float,
+            colour) -> None:
+    mid = (x0 + x1) / 2
+    verts = [(x0, y0), (mid, y0), (mid, y1), (x1, y1),
+             (x1, y1 + size), (mid, y1 + size), (mid, y0 + size), (x0, y0 + size), (x0, y0)]
+    codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4,
+             MplPath.LINETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.CLOSEPOLY]
+    ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=colour, alpha=0.55, lw=0))
