@@ -366,3 +366,67 @@ def _ribbon(ax: plt.Axes, x0: float, y0: float, x1: float, y1: float, size: floa
     codes = [MplPath.MOVETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4,
              MplPath.LINETO, MplPath.CURVE4, MplPath.CURVE4, MplPath.CURVE4, MplPath.CLOSEPOLY]
     ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=colour, alpha=0.55, lw=0))
+
+
+# ------------------------------------------------------------------ values
+
+def value_strip(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] | None = None,
+                *, log: bool = False, ylabel: str | None = None, note: str | None = None,
+                title: str | None = None, seed: int = 0,
+                ax: plt.Axes | None = None) -> plt.Figure:
+    """Each patient's value as a point, one column per group, with the group's median.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A cohort frame; rows with no value in ``column`` are left out.
+    column : str
+        The measured column, e.g. ``peak_expansion``.
+    by : str
+        The column that defines the groups, usually ``group``; points take
+        the group colours.
+    order : sequence, optional
+        Order of the groups (default: as they first appear).
+    log : bool
+        Draw the values on a log scale.
+    note : str, optional
+        A line of text over the groups, e.g. the test that compares them.
+    seed : int
+        Seed of the horizontal jitter (the figure is the same on every run).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Points are jittered horizontally; a black bar marks each group's median.
+    """
+    _style()
+    order = list(order) if order is not None else list(dict.fromkeys(frame[by]))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(BOOK_WIDTH * 0.75, 4.0))
+    else:
+        fig = ax.figure
+    palette = group_palette()
+    rng = np.random.default_rng(seed)
+    for i, group in enumerate(order):
+        values = frame.loc[frame[by] == group, column].dropna().astype(float).to_numpy()
+        x = i + rng.uniform(-0.17, 0.17, len(values))
+        ax.scatter(x, values, s=34, color=palette.get(group, NEUTRAL), alpha=0.85,
+                   edgecolor="white", lw=0.5, zorder=2)
+        if len(values):
+            ax.plot([i - 0.3, i + 0.3], [np.median(values)] * 2, color="black", lw=2, zorder=3)
+    ax.set_xticks(range(len(order)),
+                  [f"{g}\n(n={int(frame.loc[frame[by] == g, column].notna().sum())})"
+                   for g in order])
+    ax.set_xlim(-0.6, len(order) - 0.4)
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel or column)
+    if note:
+        ax.annotate(note, (0.5, 1.0), xycoords="axes fraction", ha="center", va="bottom",
+                    fontsize=9)
+    if title:
+        ax.set_title(title, loc="left", pad=18 if note else 6)
+    ax.grid(axis="y", lw=0.4, alpha=0.5, which="major")
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return fig
