@@ -142,8 +142,10 @@ def rate_forest(rates: pd.DataFrame, colours: Sequence[object] | None = None, *,
     colours = list(colours) if colours is not None else [NEUTRAL] * len(rates)
     y = np.arange(len(rates))[::-1]
     for row, (label, r) in zip(y, rates.iterrows()):
-        ax.plot([r["low"], r["high"]], [row, row], color=colours[len(y) - 1 - row], lw=2)
-        ax.plot(r["percent"], row, "o", color=colours[len(y) - 1 - row], ms=7)
+        # Unclipped, so that a rate of 0% or 100% shows its whole marker.
+        ax.plot([r["low"], r["high"]], [row, row], color=colours[len(y) - 1 - row], lw=2,
+                clip_on=False)
+        ax.plot(r["percent"], row, "o", color=colours[len(y) - 1 - row], ms=7, clip_on=False)
         ax.annotate(f"{int(r['k'])}/{int(r['n'])}", (101, row), xytext=(6, 0),
                     textcoords="offset points", va="center", fontsize=9,
                     annotation_clip=False)
