@@ -364,7 +364,7 @@ class CountFacts:
         for _ in range(10):
             before = len(self.facts)
             for fact in list(self.facts):
-                for column, _values in fact.selection.columns:
+                for column, _values in sorted(fact.selection.columns, key=lambda cv: cv[0]):
                     self._partition(fact.selection.without(column), column, self._seen)
             if len(self.facts) == before:
                 break

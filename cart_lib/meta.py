@@ -191,7 +191,7 @@ def forest(arms: pd.DataFrame, pooled: Mapping[str, Pooled], *,
             p = pooled[outcome]
             ax.fill([p.low, p.percent, p.high, p.percent], [0, 0.25, 0, -0.25],
                     color="black", lw=0)
-        ax.set(xlim=(0, 100), ylim=(-0.7, len(labels) + 0.7), xlabel="patients (%)")
+        ax.set(xlim=(-2, 102), ylim=(-0.7, len(labels) + 0.7), xlabel="patients (%)")
         ax.set_title(outcome, fontsize=10)
         ax.grid(axis="x", lw=0.5, alpha=0.5)
         sns.despine(ax=ax)
