@@ -345,6 +345,33 @@ class NotClaim(_Strict):
     why: str
 
 
+class Slip(_Strict):
+    """A printed word that must be a slip of the pen, and what it must mean.
+
+    A slip changes no number: the ledger lists it so that a reader sees it
+    was noticed and how the figure around it is read.
+
+    Attributes
+    ----------
+    printed : str
+        The words as printed, with enough context to find them.
+    means : str
+        What they must mean.
+    locator : Locator
+        Where they were printed.
+    claim : str, optional
+        The claim whose figure stands in the same words, if any.
+    why : str
+        Why the printed words cannot be meant literally.
+    """
+
+    printed: str = Field(min_length=1)
+    means: str = Field(min_length=1)
+    locator: Locator
+    claim: str | None = None
+    why: str = Field(min_length=1)
+
+
 class Ledger(_Strict):
     """The claims ledger of one study."""
 
@@ -360,6 +387,7 @@ class Ledger(_Strict):
     columns: dict[str, StudyColumn] = {}
     variables: dict[str, Variable] = {}
     not_claims: list[NotClaim] = []
+    slips: list[Slip] = []
     claims: list[Claim] = Field(min_length=1)
     path: Path | None = None
     sha256: str | None = None
@@ -481,6 +509,10 @@ def check_ledger(ledger: Ledger, file: str) -> None:
         seen.add(claim.id)
     if ledger.size_claim not in seen:
         raise LedgerError(file, None, "size_claim", f"names no claim: {ledger.size_claim!r}")
+    for i, slip in enumerate(ledger.slips):
+        if slip.claim is not None and slip.claim not in seen:
+            raise LedgerError(file, slip.claim, f"slips[{i}].claim",
+                              f"names no claim: {slip.claim!r}")
     for name, var in ledger.variables.items():
         field = f"variables.{name}"
         if name in COLUMN_NAMES and var.expr:
