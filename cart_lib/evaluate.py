@@ -18,8 +18,8 @@ from functools import lru_cache
 import numpy as np
 
 from . import cohort as cohort_mod
-from . import inversion, printed, statistics
-from .ledger import Claim, Ledger, Reading, Statistic, Test
+from . import expressions, inversion, printed, statistics
+from .ledger import Claim, Ledger, Reading, Statistic, Test, expand_names
 from .record import COLUMN_BY_NAME
 
 #: Significance level behind "did not differ" and "significantly".
@@ -49,6 +49,9 @@ class Computed:
         For a Mann-Whitney test: the sizes of the two groups.
     floor : float, optional
         For a Kaplan-Meier median not reached: the lowest survival the curve reaches.
+    sample : numpy.ndarray, optional
+        For a simple median or range: the values it was computed from, so that
+        :func:`loss` can count how many of them would have to change.
     """
 
     values: dict[str, float] = field(default_factory=dict)
@@ -58,6 +61,7 @@ class Computed:
     u: float | None = None
     sizes: tuple[int, int] | None = None
     floor: float | None = None
+    sample: np.ndarray | None = None
 
 
 @dataclass
@@ -125,6 +129,7 @@ class Evaluator:
         self.window = COLUMN_BY_NAME["cr_d30"].window_days
         self._cache_table: cohort_mod.Table | None = None
         self._cache: dict[str, np.ndarray] = {}
+        self._reads: dict[str, frozenset[str]] = {}
 
     # -------------------------------------------------------------- helpers
     def mask(self, expr: str | None, table: cohort_mod.Table) -> np.ndarray:
@@ -137,6 +142,30 @@ class Evaluator:
         if expr not in self._cache:
             self._cache[expr] = self.compiler.mask(expr)(table)
         return self._cache[expr]
+
+    def reads(self, expr: str) -> frozenset[str]:
+        """The record columns an expression reads, ledger variables expanded."""
+        if expr not in self._reads:
+            self._reads[expr] = frozenset(expand_names(expressions.names(expr), self.ledger))
+        return self._reads[expr]
+
+    def carry(self, table: cohort_mod.Table, changed: set[str]) -> tuple:
+        """Make ``table`` current, keeping the masks that read none of the ``changed`` columns.
+
+        The search builds a new table for each move that differs from the
+        current one in a few columns; masks over the others are still right,
+        and recomputing them is most of the cost of a move. Returns what
+        :meth:`restore` needs to go back to the previous table.
+        """
+        saved = (self._cache_table, self._cache)
+        self._cache = {expr: mask for expr, mask in self._cache.items()
+                       if not self.reads(expr) & changed}
+        self._cache_table = table
+        return saved
+
+    def restore(self, saved: tuple) -> None:
+        """Go back to the table (and its masks) current before :meth:`carry`."""
+        self._cache_table, self._cache = saved
 
     def _endpoint(self, name: str, table: cohort_mod.Table):
         return cohort_mod.endpoint(name, table, self.ledger.rules.lfs_non_responder, self.window)
@@ -158,7 +187,7 @@ class Evaluator:
     def _count(self, claim, reading, table) -> Computed:
         population = self.mask(reading.population, table)
         hit = population & self.mask(reading.event, table)
-        k, n = int(hit.sum()), int(population.sum())
+        k, n = int(np.count_nonzero(hit)), int(np.count_nonzero(population))
         values = {"count": k, "denominator": n, "percent": 100 * k / n if n else math.nan}
         return Computed(values, self._each_violations(reading, hit, table), f"{k}/{n}")
 
@@ -182,7 +211,7 @@ class Evaluator:
             return Computed({"median": math.nan, "min": math.nan, "max": math.nan}, 0,
                             "no values")
         return Computed({"median": statistics.median(values), "min": float(values.min()),
-                         "max": float(values.max())}, 0, f"n = {len(values)}")
+                         "max": float(values.max())}, 0, f"n = {len(values)}", sample=values)
 
     def _kaplan_meier(self, claim, reading, table) -> Computed:
         population = self.mask(reading.population, table)
@@ -317,16 +346,20 @@ def loss(claim: Claim, computed: Computed) -> float:
 
     Each number outside its rounding interval costs 1 plus its distance in a
     natural unit (one patient for counts and percentages, a tenth of a log
-    unit for p-values, a few percent of the printed value otherwise); each
-    violation costs 1. The search minimises the sum over a study's claims.
+    unit for p-values); each violation costs 1. A simple median, minimum or
+    maximum costs 1 plus the number of values that would have to change for
+    it to print as printed, plus less than 1 for how far it is; any other
+    number, 1 plus its distance in a few percent of the printed value, capped
+    at 5. Keeping every cost within a few units lets the search trade one
+    unmet claim for another instead of being walled in by a steep one. The
+    search minimises the sum over a study's claims.
     """
     total = float(computed.violations)
-    numbers = claim.numbers()
-    for role in claim.reads:
-        if role == "bound":
-            continue
-        target, step = numbers[role].value, claim.precision[role]
+    for role, target, step, low, high in claim.targets:
         value = computed.values.get(role, math.nan)
+        margin = 1e-9 * max(1.0, abs(high))
+        if low + margin < value < high - margin:
+            continue                      # well inside: printed.rounds_to says so too
         if not math.isfinite(value):
             # A median not reached: grade by how far the curve stays above one half.
             floor = computed.floor if computed.floor is not None else 1.0
@@ -334,7 +367,6 @@ def loss(claim: Claim, computed: Computed) -> float:
             continue
         if printed.rounds_to(value, target, step):
             continue
-        low, high = printed.rounding_interval(target, step)
         gap = low - value if value < low else value - high
         if role in ("count", "denominator"):
             scale = 1.0
@@ -345,11 +377,33 @@ def loss(claim: Claim, computed: Computed) -> float:
             continue
         else:
             scale = max(step, 0.02 * abs(target), 0.5)
+            if computed.sample is not None and role in ("median", "min", "max"):
+                total += 1.0 + _values_to_move(computed.sample, role, low, high) \
+                    + gap / (gap + 10.0 * scale)
+            else:
+                total += 1.0 + 4.0 * gap / (gap + 4.0 * scale)
+            continue
         total += 1.0 + gap / scale
     if claim.adopted.statistic is Statistic.no_difference and computed.violations:
         p = computed.values.get("p", math.nan)
         total += 20.0 if not math.isfinite(p) else abs(math.log(max(p, 1e-12)) - math.log(ALPHA))
     return total
+
+
+def _values_to_move(values: np.ndarray, role: str, low: float, high: float) -> int:
+    """How many values must change for their median, minimum or maximum to lie in [low, high).
+
+    Exact for the minimum, the maximum and the median of an odd count; for an
+    even count, where the median averages two values, a close estimate (at least 1).
+    """
+    below, above = int((values < low).sum()), int((values >= high).sum())
+    n = len(values)
+    if role == "min":
+        return below if below else 1          # raise every value below, or lower one
+    if role == "max":
+        return above if above else 1
+    half = (n - 1) // 2                       # values allowed on either side of the median
+    return max(1, below - half, above - half)
 
 
 def _km_floor(time: np.ndarray, event: np.ndarray) -> float:

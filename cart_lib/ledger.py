@@ -246,6 +246,13 @@ class Claim(_Strict):
     def _numbers(self) -> dict[str, printed.Token]:
         return dict(zip(self.reads, printed.tokens(self.printed)))
 
+    @cached_property
+    def targets(self) -> tuple[tuple[str, float, float, float, float], ...]:
+        """Each role read but ``bound``: (role, printed value, step, low, high) of its rounding interval."""
+        return tuple((role, tok.value, self.precision[role],
+                      *printed.interval(tok.value, self.precision[role]))
+                     for role, tok in self.numbers().items() if role != "bound")
+
     def holds_for(self) -> dict[str, tuple[float, float]]:
         """For each role, the interval of true values that print as printed."""
         return {role: printed.rounding_interval(tok.value, self.precision[role])

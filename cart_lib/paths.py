@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 CLAIMS = DATA / "claims"
 COHORTS = DATA / "cohorts"
+SAMPLES = DATA / "samples"
 CHAPTERS = ROOT / "chapters"
 
 
@@ -21,6 +22,15 @@ def cohort_path(study: str) -> Path:
     return COHORTS / f"{study}.csv"
 
 
+def questions_path(study: str) -> Path:
+    """Path of the questions file of ``study``: quantities asked of every sampled cohort."""
+    return CLAIMS / f"{study}.questions.yaml"
+
+
 def studies() -> list[str]:
-    """Slugs of every study that has a ledger, sorted."""
-    return sorted(p.stem for p in CLAIMS.glob("*.yaml"))
+    """Slugs of every study that has a ledger, sorted.
+
+    A ledger is ``<slug>.yaml``; files with a further dot in their stem
+    (``<slug>.questions.yaml``) belong to a study but are not ledgers.
+    """
+    return sorted(p.stem for p in CLAIMS.glob("*.yaml") if "." not in p.stem)

@@ -192,7 +192,7 @@ def rounds_to(true: float, value: float, step: float) -> bool:
     >>> rounds_to(27 / 28 * 100, 96.4, 0.1), rounds_to(25 / 27 * 100, 89.3, 0.1)
     (True, False)
     """
-    low, high = _interval(value, step)
+    low, high = interval(value, step)
     margin = 1e-9 * max(1.0, abs(high))
     if low + margin < true < high - margin:
         return True
@@ -203,5 +203,6 @@ def rounds_to(true: float, value: float, step: float) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _interval(value: float, step: float) -> tuple[float, float]:
+def interval(value: float, step: float) -> tuple[float, float]:
+    """:func:`rounding_interval`, memoised: the search asks for the same few intervals ~10^6 times."""
     return rounding_interval(value, step)

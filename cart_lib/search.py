@@ -11,8 +11,14 @@ The search is simulated annealing on the sum of the claims' losses
 (:func:`cart_lib.evaluate.loss`), zero exactly when every claim matches.
 Most moves are *focused*: pick an unsatisfied claim, one of the columns it
 reads, and one patient, and give that patient a new value (a random one, a
-nearby one, or another patient's, by swapping). Only the claims that read a
-changed column are evaluated again. A state of zero loss is checked once more
+nearby one, or another patient's, by swapping). Directed moves aim at one
+unmet claim: give a patient a printed value, move a value across a median,
+minimum or maximum that prints wrong, make a counted patient meet the claim's
+``each``, or exchange what the claim counts (remission, relapse, death, their
+days) between a patient of its subgroup and another of the same group. Only
+the claims that read a changed column are evaluated again, and the masks of
+expressions over unchanged columns are kept (:meth:`Evaluator.carry`). Days
+stay inside their ledger domains. A state of zero loss is checked once more
 with the book's own evaluators (lifelines, scipy) before it is accepted.
 
 For a given ledger, seed and pinned environment the search is deterministic:
@@ -153,6 +159,10 @@ class Space:
         self._base["study"][:] = ledger.study
         self._base["patient_id"][:] = [f"P{i + 1:02d}" for i in range(self.size)]
         self.depends = self._visible_dependencies()
+        self._by_groups: dict[bytes, tuple[Table, dict[str, np.ndarray]]] = {}
+        #: For each searchable column, the visible columns a change to it can alter.
+        self.shows: dict[str, set[str]] = {c: {v for v, deps in self.depends.items() if c in deps}
+                                           for c in self.columns}
 
     def _visible_dependencies(self) -> dict[str, set[str]]:
         """For each visible column, the searchable columns its value depends on."""
@@ -202,8 +212,31 @@ class Space:
 
     def table(self, state: dict[str, np.ndarray]) -> Table:
         """The visible cohort of a search state."""
+        key = state["group"].tobytes()
+        fixed = self._by_groups.get(key)
+        if fixed is None:
+            if len(self._by_groups) > 256:     # group sizes still settling: keep it small
+                self._by_groups.clear()
+            fixed = self._by_groups[key] = self._group_part(state["group"])
+        columns, empty = fixed
+        table = {k: v.copy() for k, v in columns.items()}
+        for name, grid in self.grids.items():
+            if name == "group":
+                continue
+            values = grid.values[state[name]]          # fancy indexing: a fresh array
+            if name in empty:
+                values[empty[name]] = None if values.dtype == object else np.nan
+            table[name] = values
+        return cohort_mod.normalize(table)
+
+    def _group_part(self, group_state: np.ndarray):
+        """What the groups alone decide: the columns they fix, and where searched columns are empty.
+
+        The search moves patients between groups only while the group sizes
+        settle, so this is computed once per group assignment, not per move.
+        """
         table = {k: v.copy() for k, v in self._base.items()}
-        groups = self.grids["group"].values[state["group"]]
+        groups = self.grids["group"].values[group_state]
         table["group"] = groups
         for group, attrs in self.ledger.groups.items():
             members = groups == group
@@ -212,16 +245,9 @@ class Space:
                     table[column][members] = value
                 else:
                     table[column][members] = np.nan if value is None else float(value)
-        for name, grid in self.grids.items():
-            if name == "group":
-                continue
-            values = grid.values[state[name]]
-            if grid.where:
-                applies = self.compiler.mask(grid.where)(table)
-                values = values.copy()
-                values[~applies] = None if values.dtype == object else np.nan
-            table[name] = values if values.dtype == object else values.astype(float)
-        return cohort_mod.normalize(table)
+        empty = {name: ~self.compiler.mask(grid.where)(table)
+                 for name, grid in self.grids.items() if grid.where}
+        return table, empty
 
 
 class Search:
@@ -243,6 +269,10 @@ class Search:
         Show progress on stderr.
     """
 
+    #: Annealing schedule: the lowest temperature, moves without a new best
+    #: before going back to the best state, and the temperature it restarts at.
+    COLDEST, PATIENCE, REHEAT = 0.1, 3000, 0.5
+
     def __init__(self, ledger: Ledger, seed: int = 0, max_moves: int = 2_000_000,
                  time_budget: float = 600.0, progress: bool = False,
                  claims: list[Claim] | None = None, attempt_moves: int = 30_000):
@@ -260,6 +290,14 @@ class Search:
                        if c.adopted.statistic is not Statistic.definition]
         self.columns_of = [self.space.claim_columns(c) for c in self.claims]
         self.atoms = [self._claim_atoms(c) for c in self.claims]
+        self.outcomes = [self._outcome_columns(c) for c in self.claims]
+        # Besides the claims, the search keeps every day inside its ledger
+        # domain: the record brings an event day later than last contact back
+        # to it, which would otherwise give, say, a transplant on day 1.
+        # (Forbidding any such day outright made the search many times slower.)
+        self.bounded = [(col, self.ledger.record[col].min, self.ledger.record[col].max)
+                        for col in DAY_COLUMNS if col in self.ledger.record]
+        self.columns_of += [set(self.space.depends[col]) for col, _, _ in self.bounded]
         self.claims_of: dict[str, list[int]] = {col: [] for col in self.space.columns}
         for i, cols in enumerate(self.columns_of):
             for col in cols:
@@ -281,19 +319,56 @@ class Search:
                     targets.append(token.value * reading.scale)
         return population, event, column, targets
 
+    def _outcome_columns(self, claim: Claim) -> list[str]:
+        """The searchable columns a claim counts or measures, less those choosing its patients."""
+        reading = claim.adopted
+        names: set[str] = set()
+        for text in (reading.event, reading.each, reading.variable):
+            if text:
+                names |= expand_names(expressions.names(text), self.ledger)
+        if reading.endpoint is not None:
+            names |= cohort_mod.ENDPOINT_COLUMNS[reading.endpoint.value]
+        chosen: set[str] = set()
+        if reading.population:
+            for name in expand_names(expressions.names(reading.population), self.ledger):
+                chosen |= self.space.depends.get(name, set())
+        out: set[str] = set()
+        for name in names:
+            out |= self.space.depends.get(name, set())
+        return sorted(out - chosen - {"group"})
+
     # ------------------------------------------------------------------ core
     def _losses(self, table: Table, which) -> dict[int, float]:
-        return {i: loss(self.claims[i], self.fast.compute(self.claims[i], self.claims[i].adopted,
-                                                           table)) for i in which}
+        out = {}
+        for i in which:
+            if i < len(self.claims):
+                claim = self.claims[i]
+                out[i] = loss(claim, self.fast.compute(claim, claim.adopted, table))
+            else:
+                column, low, high = self.bounded[i - len(self.claims)]
+                out[i] = float(np.count_nonzero((table[column] < low) | (table[column] > high)))
+        return out
 
     def _propose(self, state, unsatisfied: list[int]) -> list[tuple[str, list[int], list[int]]]:
         """Choose a move: a list of (column, patients, new grid indices)."""
         rng, space = self.rng, self.space
         focused = bool(unsatisfied) and rng.random() < 0.85
-        if focused and rng.random() < 0.3:
-            directed = self._directed(state, unsatisfied[rng.integers(len(unsatisfied))])
-            if directed is not None:
-                return directed
+        if focused:
+            target = unsatisfied[rng.integers(len(unsatisfied))]
+            if target >= len(self.claims):
+                move = self._into_domain(state, target - len(self.claims))
+                if move is not None:
+                    return move
+            unsatisfied = [i for i in unsatisfied if i < len(self.claims)] or [target]
+            if rng.random() < 0.35:
+                directed = self._directed(state, target)
+                if directed is not None:
+                    return directed
+            if rng.random() < 0.15:
+                exchange = self._exchange(state, target)
+                if exchange is not None:
+                    return exchange
+        unsatisfied = [i for i in unsatisfied if i < len(self.claims)]
         if focused:
             claim = unsatisfied[rng.integers(len(unsatisfied))]
             options = sorted(self.columns_of[claim])
@@ -322,12 +397,106 @@ class Search:
             return [(column, [i], [new])]
         return [(column, [i], [int(rng.integers(n))])]    # any value
 
+    def _into_domain(self, state, which: int):
+        """A move that brings one day back into its ledger domain.
+
+        A day outside its domain was drawn after last contact and brought
+        back to it: move last contact past the day drawn, draw the day again
+        before last contact, or undo the event.
+        """
+        rng, space = self.rng, self.space
+        column, low, high = self.bounded[which]
+        flag = {c: f for c, f, _ in NEEDS_FLAG}[column]
+        values = self._table[column]
+        wrong = np.flatnonzero((values < low) | (values > high))
+        if not len(wrong):
+            return None
+        i = int(wrong[rng.integers(len(wrong))])
+        drawn = space.grids[column].values[state[column]]
+        branch = rng.random()
+        if branch < 0.2 and flag in space.grids:
+            return [(flag, [i], [int(space.indices(flag, "==", 0.0)[0])])]
+        if branch < 0.6:
+            grid = space.grids[column].values
+            options = np.flatnonzero(grid <= self._table["last_contact_day"][i])
+            if len(options):
+                return [(column, [i], [int(options[rng.integers(len(options))])])]
+        options = np.flatnonzero(space.grids["last_contact_day"].values >= drawn[i])
+        if not len(options):
+            return None
+        return [("last_contact_day", [i], [int(options[rng.integers(len(options))])])]
+
+    def _exchange(self, state, claim: int):
+        """Swap what a claim counts or measures between a patient it is about and one it is not.
+
+        Both patients are of the same group, so the group's own counts stay
+        as they are while the claim's subgroup gets another patient's course
+        (remission, relapse, death, their days) as a whole.
+        """
+        rng = self.rng
+        columns = self.outcomes[claim]
+        if not columns:
+            return None
+        inside = self.fast.mask(self.claims[claim].adopted.population, self._table)
+        members = np.flatnonzero(inside)
+        if not len(members) or inside.all():
+            return None
+        i = int(members[rng.integers(len(members))])
+        others = np.flatnonzero(~inside & (state["group"] == state["group"][i]))
+        if not len(others):
+            return None
+        j = int(others[rng.integers(len(others))])
+        return [(c, [i, j], [int(state[c][j]), int(state[c][i])]) for c in columns]
+
+    def _rank_move(self, state, claim: int, column: str, members: np.ndarray):
+        """Move one value across a median, minimum or maximum that does not print as printed.
+
+        Such a figure moves only when a value crosses it. Take a patient of
+        the claim on the wrong side of the printed figure and either swap
+        values with a patient outside the claim's population who is on the
+        right side (which leaves figures over everyone as they are), or give
+        the patient a value on the right side.
+        """
+        rng, space = self.rng, self.space
+        item = self.claims[claim]
+        reading = item.adopted
+        values_now = self.fast.compute(item, reading, self._table).values
+        wrong = [(role, target * reading.scale, low, high)
+                 for role, target, _, low, high in item.targets
+                 if role in ("median", "min", "max")
+                 and not low <= values_now.get(role, math.nan) < high]
+        if not wrong:
+            return None
+        role, goal, low, high = wrong[rng.integers(len(wrong))]
+        computed = values_now[role] * reading.scale if math.isfinite(values_now[role]) else math.inf
+        values = self._table[column]
+        too_high = computed >= high * reading.scale
+        if role == "max" and too_high or role == "min" and not too_high:
+            side = members[values[members] == computed]       # the patients holding the extreme
+        else:
+            side = members[values[members] > goal] if too_high else members[values[members] < goal]
+        if not len(side):
+            return None
+        i = int(side[rng.integers(len(side))])
+        outside = np.ones(space.size, dtype=bool)
+        outside[members] = False
+        fits = np.flatnonzero(outside & ((values <= goal) if too_high else (values >= goal)))
+        if len(fits) and rng.random() < 0.5:
+            j = int(fits[rng.integers(len(fits))])
+            return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
+        grid = space.grids[column].values
+        options = np.flatnonzero(grid <= goal) if too_high else np.flatnonzero(grid >= goal)
+        if not len(options):
+            return None
+        return [(column, [i], [int(options[rng.integers(len(options))])])]
+
     def _directed(self, state, claim: int):
         """A move aimed at one unmet claim, or None if none applies.
 
-        Give a patient one of the claim's printed values; or make a patient
-        join the claim's population with its event, join it without the
-        event, or leave it.
+        Give a patient one of the claim's printed values; make a counted
+        patient who breaks the claim's ``each`` meet it (or leave the count);
+        or make a patient join the claim's population with its event, join
+        it without the event, or leave it.
         """
         rng, space = self.rng, self.space
         population, event, column, targets = self.atoms[claim]
@@ -335,9 +504,34 @@ class Search:
             population = [a for a in population if a[0] != "group"]
         reading = self.claims[claim].adopted
         members = np.flatnonzero(self.fast.mask(reading.population, self._table))
+        if reading.each and rng.random() < 0.5:
+            counted = self.fast.mask(reading.population, self._table)
+            if reading.event:
+                counted = counted & self.fast.mask(reading.event, self._table)
+            breaking = np.flatnonzero(counted & ~self.fast.mask(reading.each, self._table))
+            if len(breaking):
+                i = int(breaking[rng.integers(len(breaking))])
+                own = [a for a in atoms(reading.each, self.ledger) if a[0] in space.grids]
+                if reading.event and rng.random() < 0.3:
+                    own = [a for a in atoms(reading.event, self.ledger) if a[0] in space.grids]
+                    if own:
+                        col, op, value = own[rng.integers(len(own))]
+                        options = space.indices(col, op, value, satisfy=False)
+                        if len(options):
+                            return [(col, [i], [int(options[rng.integers(len(options))])])]
+                    return None
+                changes = []
+                for col, op, value in own:
+                    options = space.indices(col, op, value)
+                    if len(options) and not np.isin(state[col][i], options):
+                        changes.append((col, [i], [int(options[rng.integers(len(options))])]))
+                return changes or None
         if targets and rng.random() < 0.5:
             if not len(members):
                 return None
+            numbers = self.claims[claim].numbers()
+            if {"median", "min", "max"} & set(numbers) and rng.random() < 0.5:
+                return self._rank_move(state, claim, column, members)
             i = int(members[rng.integers(len(members))])
             goal = targets[rng.integers(len(targets))]
             grid = space.grids[column].values
@@ -385,7 +579,7 @@ class Search:
         structure = [i for i, cols in enumerate(self.columns_of) if cols <= {"group"}]
         state = self._anneal(state, structure, final=False)
         self._groups_settled = bool(structure)
-        everything = list(range(len(self.claims)))
+        everything = list(range(len(self.columns_of)))
         while True:
             found = self._anneal(state, everything, final=True, budget=self.attempt_moves)
             if found is not None:
@@ -420,8 +614,8 @@ class Search:
                 if not final:
                     return state
                 exact = self.exact.evaluate(table)
-                wrong = [self.claims.index(r.claim) for r in exact
-                         if r.claim in self.claims and not r.adopted.matched]
+                wrong = [i for i, c in enumerate(self.claims)
+                         if not next(r for r in exact if r.claim is c).adopted.matched]
                 if not wrong:
                     self._report(total, [], final=True)
                     return state
@@ -444,6 +638,8 @@ class Search:
             for column, patients, new in move:
                 state[column][patients] = new
             candidate = self.space.table(state)
+            saved = self.fast.carry(candidate, set().union(*(self.space.shows[c]
+                                                             for c, _, _ in move)))
             changed = self._losses(candidate, affected)
             delta = sum(changed.values()) - sum(losses[i] for i in changed)
             if delta <= 0 or self.rng.random() < math.exp(-delta / temperature):
@@ -452,17 +648,18 @@ class Search:
             else:
                 for column, patients, old in reversed(undo):
                     state[column][patients] = old
-            temperature = max(0.02, temperature * 0.999)
+                self.fast.restore(saved)
+            temperature = max(self.COLDEST, temperature * 0.999)
             if total < best_total - 1e-9:
                 best_total, since_best = total, 0
                 best_state = {k: v.copy() for k, v in state.items()}
             else:
                 since_best += 1
-            if since_best > 4000:        # stuck: back to the best cohort, warmed up again
+            if since_best > self.PATIENCE:   # stuck: back to the best cohort, warmed up again
                 state = {k: v.copy() for k, v in best_state.items()}
                 table = self.space.table(state)
                 losses = self._losses(table, active)
-                total, temperature, since_best = sum(losses.values()), 0.5, 0
+                total, temperature, since_best = sum(losses.values()), self.REHEAT, 0
                 self._restarts += 1
             if self.progress and time.monotonic() - last_report > 0.25:
                 self._report(total, unsatisfied)
@@ -472,6 +669,8 @@ class Search:
         table = self.space.table(best_state)
         failing = [self.claims[i].id for i, v in self._losses(table, range(len(self.claims))).items()
                    if v > 0]
+        failing += [f"{column} inside its domain" for k, (column, _, _) in enumerate(self.bounded)
+                    if self._losses(table, [len(self.claims) + k])[len(self.claims) + k] > 0]
         self.best_state = best_state
         raise SearchError(self.ledger.study, f"no cohort found in {self._moves} moves "
                                              f"({time.monotonic() - self._start:.1f} s); claims "
@@ -480,7 +679,8 @@ class Search:
     def _report(self, total, unmet, final=False) -> None:
         if not self.progress:
             return
-        names = ", ".join(self.claims[i].id for i in unmet[:3]) + (" …" if len(unmet) > 3 else "")
+        names = ", ".join(self.claims[i].id if i < len(self.claims) else
+                          self.bounded[i - len(self.claims)][0] for i in unmet[:3]) + (" …" if len(unmet) > 3 else "")
         line = (f"\r[{self.ledger.study}] move {self._moves:>7,}  loss {total:8.2f}  "
                 f"unmet {len(unmet):>3}  {time.monotonic() - self._start:5.1f} s  {names}"[:110])
         line = line.ljust(110)

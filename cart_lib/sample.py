@@ -1,0 +1,372 @@
+"""Many consistent cohorts: a Markov chain over the cohorts that satisfy every claim.
+
+``python -m cart_lib sample --study S --n N --seed K [--jobs J]`` draws ``N``
+distinct cohorts of study ``S``, each satisfying every claim, and writes them
+to ``data/samples/S.csv.gz`` (one row per patient, a ``cohort`` column
+numbering the cohorts) with a provenance file beside it.
+
+The scheme
+----------
+A fresh search per cohort would take seconds each; instead each of a fixed
+number of chains (:data:`CHAINS`) starts from the committed cohort and makes
+random moves of the search (:mod:`cart_lib.search`): a new value for one
+patient's column, a swap of two patients' values, an exchange of what a
+claim counts between two patients of one group. A move is kept only if every
+claim still matches (the search's fast evaluators, plus the days inside their
+ledger domains); otherwise the chain stays where it is. After a burn-in of
+``burn`` moves, the chain offers a cohort every ``thin`` moves; a cohort is
+kept if it differs from every cohort the chain kept before and the book's
+own evaluators (lifelines, scipy) confirm the claims whose fast and exact
+computations differ. Chains run in parallel (joblib), each with its own
+random stream spawned from the seed, so the result does not depend on the
+number of jobs.
+
+In what sense it is not uniform
+-------------------------------
+The moves are symmetric, so the chain's long-run distribution is uniform
+over *search states* that satisfy every claim, not over cohorts: a cohort
+counts once for every ordering of its patients and every value of the hidden
+columns its record leaves empty (the day of a relapse that did not happen),
+so cohorts with more distinct patients or more empty columns weigh more.
+Single-patient moves may not connect every part of the feasible set, and the
+chains are finite and start from one cohort, so parts far from it are
+under-represented. The sample describes cohorts reachable from the committed
+one; ranges over it are inner bounds of the ranges over all consistent
+cohorts, not the ranges themselves.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__, paths
+from . import cohort as cohort_mod
+from . import ledger as ledger_mod
+from .errors import CartError
+from .evaluate import Evaluator, loss
+from .ledger import Ledger, Statistic, Test
+from .reconstruct import PINNED, load_table
+from .record import COLUMN_NAMES, COLUMNS as COLUMN_SPECS
+from .search import Search
+
+#: Independent chains; fixed, so the sample does not depend on ``--jobs``.
+CHAINS = 8
+NOTICE = ("Cohorts consistent with the published summaries, sampled by a Markov chain from "
+          "the committed reconstruction; not the trial's patient records.")
+_FAST_DIFFERS = (Statistic.km_median,)
+_FAST_TESTS = (Test.logrank, Test.mannwhitney_exact, Test.mannwhitney_asymptotic)
+
+
+class SampleError(CartError):
+    """The sampler could not draw the cohorts asked for."""
+
+
+@dataclass
+class Chain:
+    """What one chain returns: its cohorts and how it got them."""
+
+    tables: list[cohort_mod.Table]
+    moves: int
+    accepted: int
+    refused_exact: int
+
+
+def sample_path(study: str) -> Path:
+    """Path of the committed sample of ``study``."""
+    return paths.SAMPLES / f"{study}.csv.gz"
+
+
+def state_of(search: Search, table: cohort_mod.Table) -> dict[str, np.ndarray]:
+    """The search state whose visible cohort is ``table`` (a committed cohort).
+
+    Raises
+    ------
+    SampleError
+        When a value lies off the ledger's grid, so the chain cannot start there.
+    """
+    space = search.space
+    state: dict[str, np.ndarray] = {}
+    for name, grid in space.grids.items():
+        values = table[name]
+        index = np.zeros(space.size, dtype=np.int64)
+        for i, value in enumerate(values):
+            if value is None or (not isinstance(value, str) and np.isnan(value)):
+                continue
+            hits = np.flatnonzero(grid.values == value) if grid.values.dtype == object else \
+                np.flatnonzero(np.isclose(grid.values.astype(float), float(value)))
+            if not len(hits):
+                raise SampleError(f"{search.ledger.study}: patient {i + 1} has {name} = {value!r}, "
+                                  f"not on the ledger's grid record.{name}")
+            index[i] = hits[0]
+        state[name] = index
+    shown = space.table(state)
+    for name in table:
+        a, b = shown[name], table[name]
+        same = list(a) == list(b) if a.dtype == object else np.array_equal(a, b, equal_nan=True)
+        if not same and name not in ("patient_id",):
+            raise SampleError(f"{search.ledger.study}: the committed cohort's column {name} is not "
+                              f"what its search state shows; run 'make data'")
+    return state
+
+
+def _row_keys(table: cohort_mod.Table, columns: list[str]) -> list[str]:
+    rows = zip(*(table[c] for c in columns))
+    return ["|".join("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                     for v in row) for row in rows]
+
+
+def cohort_key(table: cohort_mod.Table, ledger: Ledger) -> tuple[str, ...]:
+    """A cohort's identity regardless of patient order: its sorted rows."""
+    columns = [c for c in table if c != "patient_id"]
+    return tuple(sorted(_row_keys(table, columns)))
+
+
+def _exact_claims(ledger: Ledger):
+    # Claims whose fast computation is a re-implementation (numpy Kaplan-Meier,
+    # log-rank, memoised Mann-Whitney): the only ones the two evaluators could
+    # judge differently. Counts, medians and 2x2 tests share one code path.
+    return [c for c in ledger.claims
+            if c.adopted.statistic in _FAST_DIFFERS or c.adopted.test in _FAST_TESTS]
+
+
+def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: int,
+              burn: int, max_moves: int) -> Chain:
+    """Run one chain from the committed cohort until it keeps ``quota`` distinct cohorts."""
+    led = ledger_mod.load(study)
+    search = Search(led, seed=0)
+    search.rng = rng = np.random.default_rng(seed_seq)
+    search._groups_settled = True
+    state = state_of(search, load_table(study))
+    table = search.space.table(state)
+    objectives = list(range(len(search.columns_of)))
+    if any(v > 0 for v in search._losses(table, objectives).values()):
+        raise SampleError(f"{study}: the committed cohort does not satisfy every claim; "
+                          f"run 'make data'")
+    exact, checked = Evaluator(led), _exact_claims(led)
+    columns = [c for c in search.space.columns if c != "group"]
+    kept: list[cohort_mod.Table] = []
+    seen: set[tuple[str, ...]] = set()
+    moves = accepted = refused = 0
+    since = -burn
+    while len(kept) < quota:
+        if moves >= max_moves:
+            raise SampleError(f"{study}: a chain kept {len(kept)} of {quota} distinct cohorts in "
+                              f"{moves} moves; ask for fewer, or a longer chain")
+        moves += 1
+        since += 1
+        search._table = table
+        move = _propose(search, state, columns, rng)
+        if move:
+            undo = [(c, p, [int(state[c][k]) for k in p]) for c, p, _ in move]
+            for column, patients, new in move:
+                state[column][patients] = new
+            candidate = search.space.table(state)
+            saved = search.fast.carry(candidate, set().union(*(search.space.shows[c]
+                                                                for c, _, _ in move)))
+            affected = sorted({i for c, _, _ in move for i in search.claims_of[c]})
+            if all(v == 0 for v in search._losses(candidate, affected).values()):
+                table, accepted = candidate, accepted + 1
+            else:
+                for column, patients, old in reversed(undo):
+                    state[column][patients] = old
+                search.fast.restore(saved)
+        if since < thin:
+            continue
+        key = cohort_key(table, led)
+        if key in seen:
+            continue                        # wait for a cohort this chain has not kept yet
+        since = 0
+        if not all(exact.claim_result(c, table).adopted.matched for c in checked):
+            refused += 1
+            continue
+        seen.add(key)
+        kept.append({k: v.copy() for k, v in table.items()})
+    return Chain(kept, moves, accepted, refused)
+
+
+def _propose(search: Search, state, columns: list[str], rng: np.random.Generator):
+    """One random move: a new value, a swap of two patients' values, or a claim's exchange."""
+    space = search.space
+    kind = rng.random()
+    if kind < 0.2:
+        claim = int(rng.integers(len(search.claims)))
+        return search._exchange(state, claim)
+    column = columns[rng.integers(len(columns))]
+    grid, n = space.grids[column], len(space.grids[column].values)
+    i = int(rng.integers(space.size))
+    if kind < 0.45:
+        j = int(rng.integers(space.size))
+        return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
+    if grid.numeric and kind < 0.75:
+        reach = int(rng.choice([1, 2, 5, 15, 50]))
+        new = int(np.clip(state[column][i] + rng.integers(-reach, reach + 1), 0, n - 1))
+        return [(column, [i], [new])]
+    return [(column, [i], [int(rng.integers(n))])]
+
+
+def draw(study: str, n: int, seed: int = 0, jobs: int = 1, thin: int = 50, burn: int = 2000,
+         progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Draw ``n`` distinct consistent cohorts of ``study``.
+
+    Parameters
+    ----------
+    study : str
+    n : int
+        Cohorts wanted.
+    seed : int
+        Seed of every chain's random stream; the same seed gives the same sample.
+    jobs : int
+        Worker processes (joblib); the sample does not depend on it.
+    thin : int
+        Moves between two cohorts a chain offers.
+    burn : int
+        Moves a chain makes before it offers its first cohort.
+    progress : bool
+        Show a progress bar (on a terminal).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        One row per patient of every cohort, with a ``cohort`` column (0..n-1).
+    info : dict
+        How the sample was drawn (for the provenance file).
+    """
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    if n < 1:
+        raise SampleError(f"{study}: --n must be at least 1, not {n}")
+    led = ledger_mod.load(study)
+    # A few more per chain than needed, so cohorts two chains share can be dropped.
+    quota = math.ceil(n / CHAINS) + 2
+    streams = np.random.SeedSequence(seed).spawn(CHAINS)
+    max_moves = 200 * thin * quota + burn
+    tasks = (delayed(run_chain)(study, streams[c], quota, thin, burn, max_moves)
+             for c in range(CHAINS))
+    runner = Parallel(n_jobs=jobs, return_as="generator")
+    chains = []
+    with tqdm(total=CHAINS, desc=f"{study}: chains", unit="chain",
+              disable=not progress) as bar:
+        for chain in runner(tasks):
+            chains.append(chain)
+            bar.update(1)
+    tables, seen = [], set()
+    for k in range(quota):                   # interleave the chains, in chain order
+        for chain in chains:
+            if k < len(chain.tables):
+                key = cohort_key(chain.tables[k], led)
+                if key not in seen:
+                    seen.add(key)
+                    tables.append(chain.tables[k])
+    if len(tables) < n:
+        raise SampleError(f"{study}: only {len(tables)} distinct cohorts among the chains' "
+                          f"{CHAINS * quota}; ask for fewer")
+    frame = _frame(tables[:n], led)
+    info = {"chains": CHAINS, "thin": thin, "burn": burn,
+            "moves": sum(c.moves for c in chains), "accepted": sum(c.accepted for c in chains),
+            "refused_by_exact_evaluators": sum(c.refused_exact for c in chains)}
+    return frame, info
+
+
+def _frame(tables: list[cohort_mod.Table], led: Ledger, keep_order: bool = False) -> pd.DataFrame:
+    """Stack cohorts into one frame, patients of each in a canonical order."""
+    extra = {k: v.dtype for k, v in led.columns.items()}
+    order = list(led.groups)
+    columns = [c for c in [*COLUMN_NAMES, *extra] if c != "patient_id"]
+    parts = []
+    for index, table in enumerate(tables):
+        keys = _row_keys(table, columns)
+        rank = list(range(len(keys))) if keep_order else \
+            sorted(range(len(keys)), key=lambda i: (order.index(table["group"][i]), keys[i]))
+        sorted_table = {k: v[rank] for k, v in table.items()}
+        width = max(2, len(str(len(rank))))
+        sorted_table["patient_id"] = np.array([f"P{i + 1:0{width}d}" for i in range(len(rank))],
+                                              dtype=object)
+        parts.append(sorted_table)
+    stacked = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    frame = cohort_mod.to_frame(stacked, extra)
+    size = len(tables[0]["group"])
+    frame.insert(0, "cohort", np.repeat(np.arange(len(tables)), size))
+    return frame
+
+
+def write(study: str, frame: pd.DataFrame, info: dict, seed: int,
+          folder: Path | None = None) -> tuple[Path, Path]:
+    """Write the sample (gzip with no time stamp, so the bytes repeat) and its provenance."""
+    folder = paths.SAMPLES if folder is None else Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{study}.csv.gz"
+    prov = folder / f"{study}.provenance.json"
+    text = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz:
+        gz.write(text)
+    led = ledger_mod.load(study)
+    cohort_csv = paths.cohort_path(study).read_bytes()
+    record = {"study": study, "notice": NOTICE, "seed": seed,
+              "cohorts": int(frame["cohort"].nunique()),
+              "ledger_sha256": led.sha256,
+              "start_cohort_sha256": hashlib.sha256(cohort_csv).hexdigest(),
+              "cart_lib": __version__,
+              "packages": {name: metadata.version(name) for name in PINNED},
+              "chain": info}
+    tmp_csv, tmp_prov = path.with_suffix(".gz.tmp"), prov.with_suffix(".json.tmp")
+    tmp_csv.write_bytes(buffer.getvalue())
+    tmp_prov.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp_csv, path)
+    os.replace(tmp_prov, prov)
+    return path, prov
+
+
+def load_tables(study: str, path: Path | None = None) -> list[cohort_mod.Table]:
+    """The cohorts of the committed sample of ``study``, one evaluator table each.
+
+    Raises
+    ------
+    CartError
+        When there is no sample, or it was drawn from another ledger.
+    """
+    path = sample_path(study) if path is None else Path(path)
+    if not path.exists():
+        raise CartError(f"{path}: no sample yet; run 'python -m cart_lib sample --study {study}' "
+                        f"or 'make data'")
+    led = ledger_mod.load(study)
+    prov = path.with_name(f"{study}.provenance.json")
+    if prov.exists() and json.loads(prov.read_text())["ledger_sha256"] != led.sha256:
+        raise CartError(f"{path}: drawn from another version of {led.path.name}; run 'make data'")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    dtypes = {c.name: c.dtype for c in COLUMN_SPECS} | {k: v.dtype for k, v in led.columns.items()}
+    whole: cohort_mod.Table = {}
+    for name in raw.columns:
+        if name == "cohort":
+            continue
+        text = raw[name].to_numpy(dtype=object)
+        if dtypes[name] == "str":
+            whole[name] = np.array([v if v else None for v in text], dtype=object)
+        elif dtypes[name] == "bool":
+            whole[name] = np.array([{"True": 1.0, "False": 0.0}.get(v, np.nan) for v in text])
+        else:
+            whole[name] = np.array([float(v) if v else np.nan for v in text])
+    index = raw["cohort"].astype(int).to_numpy()
+    bounds = np.flatnonzero(np.diff(index)) + 1
+    starts, ends = np.concatenate([[0], bounds]), np.concatenate([bounds, [len(index)]])
+    return [{k: v[a:b] for k, v in whole.items()} for a, b in zip(starts, ends)]
+
+
+def load(study: str, path: Path | None = None) -> pd.DataFrame:
+    """The committed sample of ``study`` as one frame, with a ``cohort`` column."""
+    led = ledger_mod.load(study)
+    return _frame(load_tables(study, path), led, keep_order=True)
+
+

@@ -1,0 +1,88 @@
+"""Sampled cohorts: each satisfies every claim, the draw is reproducible, questions are checked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cart_lib import ledger as L, paths, questions, sample
+from cart_lib.errors import CartError, LedgerError
+from cart_lib.evaluate import Evaluator
+
+STUDIES = ["hu2019", "zhang2020"]
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_every_stored_cohort_satisfies_every_claim(study):
+    led = L.load(study)
+    evaluator = Evaluator(led)
+    tables = sample.load_tables(study)
+    provenance = json.loads(paths.SAMPLES.joinpath(f"{study}.provenance.json").read_text())
+    assert len(tables) == provenance["cohorts"]
+    for k, table in enumerate(tables):
+        for result in evaluator.evaluate(table):
+            expected = "infeasible-as-printed" if result.claim.infeasible_as_printed else "match"
+            assert result.status == expected, (k, result.claim.id, result.adopted.reproduced)
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_stored_cohorts_are_distinct(study):
+    led = L.load(study)
+    keys = {sample.cohort_key(t, led) for t in sample.load_tables(study)}
+    assert len(keys) == len(sample.load_tables(study))
+
+
+def test_a_small_draw_is_reproducible_and_independent_of_jobs(tmp_path):
+    one, info = sample.draw("hu2019", 12, seed=5, jobs=1)
+    two, _ = sample.draw("hu2019", 12, seed=5, jobs=2)
+    sample.write("hu2019", one, info, 5, tmp_path / "a")
+    sample.write("hu2019", two, info, 5, tmp_path / "b")
+    assert (tmp_path / "a" / "hu2019.csv.gz").read_bytes() == \
+        (tmp_path / "b" / "hu2019.csv.gz").read_bytes()
+    assert one["cohort"].nunique() == 12
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_questions_are_computed_on_every_cohort(study):
+    frame = questions.values(study)
+    assert len(frame) == len(sample.load_tables(study))
+    table = questions.summary(frame)
+    assert (table["min"] <= table["median"]).all() and (table["median"] <= table["max"]).all()
+
+
+def test_questions_files_are_not_ledgers():
+    assert paths.studies() == STUDIES
+
+
+def test_a_bad_questions_file_is_refused_naming_file_question_and_field(tmp_path):
+    path = tmp_path / "zhang2020.questions.yaml"
+    path.write_text("study: zhang2020\nquestions:\n  - id: os\n    asks: survival\n"
+                    "    statistic: km_survival\n    endpoint: overall_survival\n")
+    with pytest.raises(LedgerError) as info:
+        questions.load("zhang2020", path)
+    message = str(info.value)
+    assert str(path) in message and "questions: os" in message and "needs at" in message
+    path.write_text("study: zhang2020\nquestions:\n  - id: os\n    asks: survival\n"
+                    "    statistic: at_risk\n    endpoint: overall_survival\n"
+                    "    at: {claim: post_hsct_os, role: mean}\n")
+    with pytest.raises(LedgerError) as info:
+        questions.load("zhang2020", path)
+    assert "field 'at.role'" in str(info.value) and "prints no 'mean'" in str(info.value)
+
+
+def test_km_survival_matches_lifelines():
+    from lifelines import KaplanMeierFitter
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        time = rng.integers(1, 60, 20).astype(float)
+        event = rng.random(20) < 0.6
+        day = float(rng.integers(0, 70))
+        expected = 100 * KaplanMeierFitter().fit(time, event).survival_function_at_times(day).iloc[0]
+        assert np.isclose(questions._km_survival(time, event, day), expected, rtol=1e-9)
+
+
+def test_missing_sample_is_named(tmp_path):
+    with pytest.raises(CartError, match="no sample yet"):
+        sample.load_tables("hu2019", tmp_path / "nothing.csv.gz")
