@@ -107,6 +107,22 @@ class Study:
         keep = self.mask(population)
         return time[keep], np.asarray(event, bool)[keep]
 
+    def sampled_endpoints(self, name: str, population: str | None = None,
+                          limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """An endpoint's time and event in each cohort of the committed sample.
+
+        The sample (:mod:`cart_lib.sample`) holds many cohorts that all match
+        every claim; ``limit`` keeps the first ones only.
+        """
+        from .sample import load_tables
+
+        out = []
+        for table in load_tables(self.slug)[:limit]:
+            time, event = self.evaluator._endpoint(name, table)
+            keep = self.evaluator.mask(population, table)
+            out.append((time[keep], np.asarray(event, bool)[keep]))
+        return out
+
     def km_median(self, name: str, population: str | None = None) -> float:
         """Kaplan-Meier median of an endpoint (lifelines); ``inf`` when not reached."""
         return statistics.km_median(*self.endpoint(name, population))

@@ -432,3 +432,53 @@ def value_strip(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] 
     sns.despine(ax=ax)
     fig.tight_layout()
     return fig
+
+
+def km_overlay(sampled: Sequence[tuple[np.ndarray, np.ndarray]],
+               shown: tuple[np.ndarray, np.ndarray], colour=NEUTRAL, *,
+               printed_median: float | None = None, xlabel: str = "days since infusion",
+               ylabel: str = "probability", title: str | None = None,
+               ax: plt.Axes | None = None) -> plt.Figure:
+    """Kaplan-Meier curves of many consistent cohorts, with the one a chapter shows on top.
+
+    Parameters
+    ----------
+    sampled : sequence of (time, event)
+        One curve per sampled cohort, drawn thin and translucent; where they
+        pile up, the published figures pin the curve down.
+    shown : (time, event)
+        The curve of the cohort the chapter uses, drawn bold.
+    printed_median : float, optional
+        The published median, marked by a dashed guide.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _style()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 3.8))
+    else:
+        fig = ax.figure
+    alpha = min(0.5, 8.0 / max(len(sampled), 1))
+    for time, event in sampled:
+        curve = KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool))
+        sf = curve.survival_function_.iloc[:, 0]
+        ax.step(sf.index, sf.to_numpy(), where="post", color=colour, lw=0.8, alpha=alpha)
+    curve = KaplanMeierFitter().fit(np.asarray(shown[0], float), np.asarray(shown[1], bool))
+    sf = curve.survival_function_.iloc[:, 0]
+    ax.step(sf.index, sf.to_numpy(), where="post", color="black", lw=1.8,
+            label="the cohort this book shows")
+    ax.plot([], [], color=colour, lw=0.8, label=f"{len(sampled)} consistent cohorts of the sample")
+    if printed_median is not None:
+        ax.axvline(printed_median, ls="--", lw=1, color="black")
+        ax.annotate(f"published median {printed_median:g}", (printed_median, 0.98),
+                    xytext=(4, 0), textcoords="offset points", fontsize=8, va="top")
+    ax.axhline(0.5, ls=":", lw=0.8, color=NEUTRAL)
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.03), xlim=(0, None))
+    if title:
+        ax.set_title(title, loc="left")
+    ax.legend(frameon=False, loc="lower left", fontsize=8)
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return fig

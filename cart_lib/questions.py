@@ -64,20 +64,22 @@ class Question(_Strict):
         Identifier, unique in the file; findings refer to it.
     asks : str
         The question in the reader's words.
-    statistic : {"count", "percent", "km_survival", "at_risk", "median", "min", "max"}
+    statistic : {"count", "percent", "km_survival", "at_risk", "followed_beyond", "median", "min", "max"}
         ``count`` and ``percent``: patients of the population with the event
         (``count`` without an event: patients of the population);
         ``km_survival``: the Kaplan-Meier estimate of the endpoint at ``at``,
         in percent; ``at_risk``: patients of the population still at risk
-        (time >= ``at``); ``median``, ``min``, ``max``: of ``variable``.
+        (time >= ``at``); ``followed_beyond``: patients of the population
+        whose observed time exceeds ``at``; ``median``, ``min``, ``max``: of
+        ``variable``.
     population, event : str, optional
         Expressions as in the ledger (default: every patient; no event).
     endpoint : Endpoint, optional
-        For ``km_survival`` and ``at_risk``.
+        For ``km_survival``, ``at_risk`` and ``followed_beyond``.
     variable : str, optional
         For ``median``, ``min``, ``max``.
     at : Day, optional
-        For ``km_survival`` and ``at_risk``.
+        For ``km_survival``, ``at_risk`` and ``followed_beyond``.
     by : list of str
         Columns to split the population by; one quantity per combination of
         their values (the values the ledger lets the column take).
@@ -85,7 +87,8 @@ class Question(_Strict):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     asks: str = Field(min_length=1)
-    statistic: Literal["count", "percent", "km_survival", "at_risk", "median", "min", "max"]
+    statistic: Literal["count", "percent", "km_survival", "at_risk", "followed_beyond", "median",
+                       "min", "max"]
     population: str | None = None
     event: str | None = None
     endpoint: Endpoint | None = None
@@ -96,7 +99,8 @@ class Question(_Strict):
     @model_validator(mode="after")
     def _needs(self) -> Question:
         needs = {"count": (), "percent": ("event",), "km_survival": ("endpoint", "at"),
-                 "at_risk": ("endpoint", "at"), "median": ("variable",), "min": ("variable",),
+                 "at_risk": ("endpoint", "at"), "followed_beyond": ("endpoint", "at"),
+                 "median": ("variable",), "min": ("variable",),
                  "max": ("variable",)}[self.statistic]
         missing = [n for n in needs if getattr(self, n) is None]
         if missing:
@@ -249,13 +253,15 @@ def _compute(q: Question, table: cohort_mod.Table, mask, led: Ledger, day: float
             return float(np.count_nonzero(hit))
         n = np.count_nonzero(mask)
         return 100.0 * np.count_nonzero(hit) / n if n else np.nan
-    if q.statistic in ("km_survival", "at_risk"):
+    if q.statistic in ("km_survival", "at_risk", "followed_beyond"):
         time, event = cohort_mod.endpoint(q.endpoint.value, table,
                                           led.rules.lfs_non_responder,
                                           COLUMN_BY_NAME["cr_d30"].window_days)
         time, event = time[mask], np.asarray(event, dtype=bool)[mask]
         if q.statistic == "at_risk":
             return float(np.count_nonzero(time >= day))
+        if q.statistic == "followed_beyond":
+            return float(np.count_nonzero(time > day))
         return _km_survival(time, event, day)
     values = table[q.variable][mask] if q.variable in table else \
         q_mask(q.variable, table, led)[mask].astype(float)
