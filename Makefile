@@ -53,7 +53,7 @@ data: $(STAMP)  ## regenerate the committed cohorts from the ledgers (byte for b
 notebooks: $(STAMP)  ## re-execute the chapters in place (their outputs are nbval's reference)
 	$(BIN)/python -m cart_lib.notebooks
 
-test: $(STAMP)  ## run every test: library, ledgers, notebooks (nbval)
+test: $(STAMP)  ## run every test: library, ledgers, notebooks (nbval), the built book in a browser
 	$(BIN)/python -m pytest
 
 lock:  ## recompile requirements.lock from requirements.in (deliberate upgrades only)

@@ -12,6 +12,8 @@ and the Sphinx environment were built against,
 2. makes Sphinx re-read every page, which it would not otherwise do: it
    re-reads a page only when the page's own source file changed.
 
+It also deletes the HTML of a page taken out of the book, which Sphinx leaves.
+
 It also puts the project's version and the version and date of the data into
 every page's footer, and offers :func:`working_copy`, a copy of the project
 in which tests and benchmarks may edit the library and the data without
@@ -132,6 +134,11 @@ def _outdated(app, env, added, changed, removed) -> list[str]:
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
         stamp.write_text(digest)
+    # Sphinx forgets a page taken out of the book but leaves its HTML, which
+    # a reader (or the browser test) would still find, never to be updated.
+    for docname in removed:
+        if hasattr(app.builder, "get_outfilename"):
+            Path(app.builder.get_outfilename(docname)).unlink(missing_ok=True)
     # Kept in the environment, which Sphinx saves only after reading every
     # page: a build that fails half-way re-reads everything the next time.
     if getattr(env, "book_inputs_digest", None) != digest:

@@ -14,11 +14,13 @@ nothing.
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -65,20 +67,31 @@ def test_every_page_renders_cleanly(reports: dict):
     assert len(list(SHOTS.glob("*.png"))) == len(reports)
 
 
+def test_every_page_belongs_to_the_current_book(book: Path):
+    """No page is left over from an earlier build (a chapter since taken out)."""
+    index = (book / "searchindex.js").read_text()
+    docnames = json.loads(index[index.index("(") + 1:index.rindex(")")])["docnames"]
+    current = {f"{name}.html" for name in docnames} | {"genindex.html", "search.html"}
+    assert set(pages(book)) == current
+
+
 def test_redirects_lead_to_pages(book: Path):
     for name, target in redirects(book).items():
         assert (book / name).parent.joinpath(target).is_file(), f"{name} sends readers to {target}"
 
 
 def test_downloads_are_the_project_files(book: Path, reports: dict):
-    """Every download is byte for byte the file of that name under data/, and each
-    study's chapter (a page named after the study) offers its cohort and its ledger."""
-    data_files = {p.name: p for p in paths.DATA.rglob("*") if p.is_file()}
-    offered = {Path(href).name for r in reports.values() for href in r.downloads}
+    """Every download is byte for byte the project's file of that name (under data/
+    or at the top), and each study's chapter (a page named after the study) offers
+    its cohort and its ledger."""
+    project_files = {p.name: p for p in [*paths.DATA.rglob("*"), *paths.ROOT.glob("*")]
+                     if p.is_file()}
+    offered = {urlsplit(href).path.lstrip("/") for r in reports.values() for href in r.downloads}
     assert offered, "the book offers no download"
-    for name in offered:
-        built = next(book.joinpath("_downloads").rglob(name))
-        assert name in data_files and filecmp.cmp(built, data_files[name], shallow=False), name
+    for path in offered:
+        built, name = book / path, Path(path).name
+        assert name in project_files, f"{name} is no file of the project"
+        assert filecmp.cmp(built, project_files[name], shallow=False), f"{name} is stale"
     for study in paths.studies():
         report = reports.get(f"chapters/{study}.html")
         if report is not None:
@@ -116,12 +129,14 @@ def insert(html: Path, page: str, markup: str) -> None:
 
 
 def test_a_removed_figure_is_reported(damaged: Path, browser):
-    images = sorted(damaged.joinpath("_images").glob("*")) if (damaged / "_images").is_dir() else []
-    if images:
+    shown = [(page, image) for page in pages(damaged)
+             for image in sorted(damaged.glob("_images/*"))
+             if image.name in (damaged / page).read_text()]
+    if shown:
         # A figure of the book, its file gone from the build output.
-        page = page_with(damaged, images[0].name)
-        images[0].unlink()
-        name = images[0].name
+        page, image = shown[0]
+        image.unlink()
+        name = image.name
     else:
         # The book has no figure yet: add one whose file is missing.
         page, name = "chapters/index.html", "missing-figure.png"
