@@ -1,0 +1,109 @@
+"""The built book is never older than the library and data behind it.
+
+Each test builds a small probe book in a copy of the project (the project's
+own Makefile, ``_config.yml`` and library, with a table of contents holding
+one probe notebook), edits the copy's ``cart_lib/`` or ``data/``, runs
+``make book`` again and reads the value in the rebuilt HTML. The working tree
+is never edited.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from cart_lib.bookbuild import working_copy
+from cart_lib.paths import ROOT
+
+PROBE_TEXT = ("(probe)=\n# Probe\n\n"
+              "Library value: {glue:text}`library_value`.\n"
+              "Data value: {glue:text}`data_value`.\n")
+PROBE_CODE = ("from myst_nb import glue\n"
+              "from cart_lib import paths, probe\n"
+              "glue('library_value', probe.VALUE, display=False)\n"
+              "glue('data_value', (paths.DATA / 'probe.txt').read_text().strip(), display=False)")
+
+
+def make_book(copy: Path) -> subprocess.CompletedProcess:
+    """``make book`` in the copy, its kernel and Sphinx importing the copy's ``cart_lib``."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    # -o: the copy shares the project's environment; never rebuild it from here.
+    return subprocess.run(["make", "-o", ".venv/.installed", "book"], cwd=copy, env=env,
+                          capture_output=True, text=True)
+
+
+def built(copy: Path) -> str:
+    """The probe page's two sentences, as the rebuilt HTML shows them."""
+    page = re.sub(r"<[^>]+>", "", (copy / "_build/html/chapters/probe.html").read_text())
+    return " ".join(re.findall(r"(?:Library|Data) value: [^.]*\.", page))
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(text)
+    # Two edits within one clock tick would look unchanged to make.
+    stamp = path.stat().st_mtime + 2
+    os.utime(path, (stamp, stamp))
+
+
+@pytest.fixture
+def probe_book(tmp_path: Path) -> Path:
+    """A copy of the project whose book is one probe notebook, built once."""
+    copy = working_copy(tmp_path / "project")
+    (copy / "_toc.yml").write_text("format: jb-book\nroot: chapters/probe\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(PROBE_TEXT),
+                                         nbformat.v4.new_code_cell(PROBE_CODE)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, copy / "chapters/probe.ipynb")
+    (copy / "cart_lib/probe.py").write_text("VALUE = 1\n")
+    (copy / "data/probe.txt").write_text("alpha\n")
+    done = make_book(copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Library value: 1." in built(copy) and "Data value: alpha." in built(copy)
+    return copy
+
+
+def test_library_and_data_edits_reach_the_rebuilt_html(probe_book: Path):
+    write(probe_book / "cart_lib/probe.py", "VALUE = 2\n")
+    done = make_book(probe_book)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Library value: 2." in built(probe_book)
+
+    write(probe_book / "data/probe.txt", "beta\n")
+    done = make_book(probe_book)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Data value: beta." in built(probe_book)
+
+    # Without the rule (no inputs tracked) the same edit leaves the page
+    # stale: this is what the test above would catch if the rule went away.
+    config = yaml.safe_load((probe_book / "_config.yml").read_text())
+    config["sphinx"]["config"]["book_inputs"] = []
+    write(probe_book / "_config.yml", yaml.safe_dump(config))
+    assert make_book(probe_book).returncode == 0
+    write(probe_book / "cart_lib/probe.py", "VALUE = 3\n")
+    done = make_book(probe_book)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Library value: 2." in built(probe_book)
+
+
+def test_an_unchanged_project_is_not_rebuilt(probe_book: Path):
+    done = make_book(probe_book)
+    assert done.returncode == 0
+    assert "jupyter-book" not in done.stdout, "make ran Sphinx with nothing changed"
+
+
+def test_a_broken_glue_key_fails_every_build_until_fixed(probe_book: Path):
+    nb_path = probe_book / "chapters/probe.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells[0].source = nb.cells[0].source.replace("`data_value`", "`no_such_key`")
+    nbformat.write(nb, nb_path)
+    for attempt in ("first", "second"):
+        done = make_book(probe_book)
+        assert done.returncode != 0, f"the {attempt} build passed with a broken glue key"
+        assert "no_such_key" in done.stdout + done.stderr
