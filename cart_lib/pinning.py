@@ -292,7 +292,7 @@ def pinning_plot(frame: pd.DataFrame, target: PrintedP, *, labels: dict[str, str
     -------
     matplotlib.figure.Figure
     """
-    plots._style()   # the book's one figure style
+    plots.book_style()   # the book's one figure style
     readings = list(dict.fromkeys(frame["reading"]))
     fig, (full, zoom) = plt.subplots(
         1, 2, figsize=(plots.BOOK_WIDTH, 0.5 * len(readings) + 1.9), sharey=True,

@@ -58,8 +58,17 @@ def group_palette() -> dict[str, tuple[float, float, float]]:
     return {group: tuple(colours[i]) for i, group in enumerate(groups)}
 
 
-def _style() -> None:
+def book_style() -> None:
+    """Set the book's one figure style (a seaborn theme); every figure function calls it."""
     sns.set_theme(style="ticks", context="notebook", font_scale=0.95)
+
+
+def _axes(ax: plt.Axes | None, height: float,
+          width: float = BOOK_WIDTH) -> tuple[plt.Figure, plt.Axes]:
+    """The given axes and their figure, or a new figure of this size (book width by default)."""
+    if ax is None:
+        return plt.subplots(figsize=(width, height))
+    return ax.figure, ax
 
 
 # ------------------------------------------------------------------ survival
@@ -85,11 +94,8 @@ def km_plot(curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
     -------
     matplotlib.figure.Figure
     """
-    _style()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 4.2))
-    else:
-        fig = ax.figure
+    book_style()
+    fig, ax = _axes(ax, 4.2)
     colours = dict(colours or {})
     fitters = []
     for i, (label, (time, event)) in enumerate(curves.items()):
@@ -134,11 +140,8 @@ def rate_forest(rates: pd.DataFrame, colours: Sequence[object] | None = None, *,
     -------
     matplotlib.figure.Figure
     """
-    _style()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 0.45 * len(rates) + 1.2))
-    else:
-        fig = ax.figure
+    book_style()
+    fig, ax = _axes(ax, 0.45 * len(rates) + 1.2)
     colours = list(colours) if colours is not None else [NEUTRAL] * len(rates)
     y = np.arange(len(rates))[::-1]
     for row, (label, r) in zip(y, rates.iterrows()):
@@ -180,12 +183,9 @@ def grade_bars(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] |
     -------
     matplotlib.figure.Figure
     """
-    _style()
+    book_style()
     counts = grade_counts(frame, column, by, order, grades)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 3.4))
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax, 3.4)
     palette = group_palette()
     width = 0.8 / len(counts.columns)
     for i, group in enumerate(counts.columns):
@@ -239,7 +239,7 @@ def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
         A cohort frame; patients are drawn grouped as ``order`` lists the
         groups, longest follow-up first within a group.
     """
-    _style()
+    book_style()
     order = list(order) if order is not None else list(dict.fromkeys(frame["group"]))
     frame = frame.assign(_g=frame["group"].map(order.index)).sort_values(
         ["_g", "last_contact_day"], ascending=[True, False], kind="stable")
@@ -306,7 +306,7 @@ def patient_flow(stages: Sequence[tuple[str, pd.Series]], colour_by: pd.Series, 
         ``name (n)``; a ribbon joins two nodes of consecutive stages with the
         patients they share.
     """
-    _style()
+    book_style()
     palette = group_palette()
     fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 5.2))
     n = len(colour_by)
@@ -401,12 +401,9 @@ def value_strip(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] 
     matplotlib.figure.Figure
         Points are jittered horizontally; a black bar marks each group's median.
     """
-    _style()
+    book_style()
     order = list(order) if order is not None else list(dict.fromkeys(frame[by]))
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(BOOK_WIDTH * 0.75, 4.0))
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax, 4.0, BOOK_WIDTH * 0.75)
     palette = group_palette()
     rng = np.random.default_rng(seed)
     for i, group in enumerate(order):
@@ -455,11 +452,8 @@ def km_overlay(sampled: Sequence[tuple[np.ndarray, np.ndarray]],
     -------
     matplotlib.figure.Figure
     """
-    _style()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 3.8))
-    else:
-        fig = ax.figure
+    book_style()
+    fig, ax = _axes(ax, 3.8)
     alpha = min(0.5, 8.0 / max(len(sampled), 1))
     for time, event in sampled:
         curve = KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool))
