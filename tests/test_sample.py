@@ -86,3 +86,13 @@ def test_km_survival_matches_lifelines():
 def test_missing_sample_is_named(tmp_path):
     with pytest.raises(CartError, match="no sample yet"):
         sample.load_tables("hu2019", tmp_path / "nothing.csv.gz")
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_redrawing_gives_the_committed_sample_byte_for_byte(study, tmp_path):
+    """What `make data` does: the committed sample and its provenance come back unchanged."""
+    provenance = json.loads(paths.SAMPLES.joinpath(f"{study}.provenance.json").read_text())
+    frame, info = sample.draw(study, provenance["cohorts"], seed=provenance["seed"], jobs=2)
+    sample.write(study, frame, info, provenance["seed"], tmp_path)
+    for name in (f"{study}.csv.gz", f"{study}.provenance.json"):
+        assert (tmp_path / name).read_bytes() == paths.SAMPLES.joinpath(name).read_bytes(), name
