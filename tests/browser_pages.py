@@ -170,6 +170,10 @@ def chromium(profile: Path):
 
 def screenshot(driver, path: Path) -> None:
     """Save the whole page, not just the window, as a PNG."""
+    # The checks scroll elements into view, which can leave a container
+    # scrolled sideways; the picture should show the page as a reader opens it.
+    driver.execute_script("document.querySelectorAll('*').forEach(e => { e.scrollLeft = 0; });"
+                          "window.scrollTo(0, 0);")
     size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
