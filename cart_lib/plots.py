@@ -63,6 +63,15 @@ def book_style() -> None:
     sns.set_theme(style="ticks", context="notebook", font_scale=0.95)
 
 
+def _finish(fig: plt.Figure, ax: plt.Axes, title: str | None) -> plt.Figure:
+    """Title on the left, no top or right spine, tight layout: how every figure ends."""
+    if title:
+        ax.set_title(title, loc="left")
+    sns.despine(ax=ax)
+    fig.tight_layout()
+    return fig
+
+
 def _axes(ax: plt.Axes | None, height: float,
           width: float = BOOK_WIDTH) -> tuple[plt.Figure, plt.Axes]:
     """The given axes and their figure, or a new figure of this size (book width by default)."""
@@ -155,11 +164,7 @@ def rate_forest(rates: pd.DataFrame, colours: Sequence[object] | None = None, *,
     ax.set_yticks(y, list(rates.index))
     ax.set(xlim=(0, 100), xlabel=xlabel)
     ax.grid(axis="x", lw=0.5, alpha=0.5)
-    if title:
-        ax.set_title(title, loc="left")
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def grade_bars(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] | None = None,
@@ -197,11 +202,7 @@ def grade_bars(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] |
     ax.set(xlabel=xlabel, ylabel="patients")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(frameon=False)
-    if title:
-        ax.set_title(title, loc="left")
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def grade_counts(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] | None = None,
@@ -279,11 +280,7 @@ def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
                 plt.Line2D([], [], ls="", marker=r"$\rightarrow$", color="black", ms=10,
                            label="alive at last contact")]
     ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower right")
-    if title:
-        ax.set_title(title, loc="left")
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def patient_flow(stages: Sequence[tuple[str, pd.Series]], colour_by: pd.Series, *,
