@@ -10,8 +10,8 @@ STAMP  := $(VENV)/.installed
 .PHONY: book test data sample notebooks lock env clean
 
 # Seeds of the committed cohorts (recorded again in each provenance file).
-SEED_hu2019    := 3
-SEED_zhang2020 := 4
+SEED_hu2019    := 0
+SEED_zhang2020 := 0
 # Seed and size of the committed samples of consistent cohorts (data/samples/).
 SAMPLE_SEED := 0
 SAMPLE_N    := 1000

@@ -47,8 +47,10 @@ class Computed:
         For a Mann-Whitney test: U of the first group.
     sizes : tuple of int, optional
         For a Mann-Whitney test: the sizes of the two groups.
-    floor : float, optional
-        For a Kaplan-Meier median not reached: the lowest survival the curve reaches.
+    curve : tuple of numpy.ndarray, optional
+        For a Kaplan-Meier median: the times and event flags of the curve, so
+        that :func:`loss` can see how far the curve is from one half at the
+        printed median.
     sample : numpy.ndarray, optional
         For a simple median or range: the values it was computed from, so that
         :func:`loss` can count how many of them would have to change.
@@ -60,7 +62,7 @@ class Computed:
     table: tuple[int, int, int, int] | None = None
     u: float | None = None
     sizes: tuple[int, int] | None = None
-    floor: float | None = None
+    curve: tuple[np.ndarray, np.ndarray] | None = None
     sample: np.ndarray | None = None
 
 
@@ -223,8 +225,7 @@ class Evaluator:
         out = Computed({"median": median / reading.scale, "min": float(time.min()) / reading.scale,
                         "max": float(time.max()) / reading.scale}, 0,
                         f"n = {len(time)}, events = {int(event.sum())}")
-        if math.isinf(median):
-            out.floor = _km_floor(time, event)
+        out.curve = (time, event)
         return out
 
     def _two_groups(self, claim, reading, table) -> tuple[float, int, str, dict]:
@@ -348,11 +349,14 @@ def loss(claim: Claim, computed: Computed) -> float:
     natural unit (one patient for counts and percentages, a tenth of a log
     unit for p-values); each violation costs 1. A simple median, minimum or
     maximum costs 1 plus the number of values that would have to change for
-    it to print as printed, plus less than 1 for how far it is; any other
-    number, 1 plus its distance in a few percent of the printed value, capped
-    at 5. Keeping every cost within a few units lets the search trade one
-    unmet claim for another instead of being walled in by a steep one. The
-    search minimises the sum over a study's claims.
+    it to print as printed, plus less than 1 for how far it is; a
+    Kaplan-Meier median, 1 plus ten times how far the curve is from first
+    falling to one half inside the printed median's rounding interval
+    (:func:`_km_miss`), capped at 5; any other number, 1 plus its distance in
+    a few percent of the printed value, capped at 5. Keeping every cost
+    within a few units lets the search trade one unmet claim for another
+    instead of being walled in by a steep one. The search minimises the sum
+    over a study's claims.
     """
     total = float(computed.violations)
     for role, target, step, low, high in claim.targets:
@@ -360,10 +364,18 @@ def loss(claim: Claim, computed: Computed) -> float:
         margin = 1e-9 * max(1.0, abs(high))
         if low + margin < value < high - margin:
             continue                      # well inside: printed.rounds_to says so too
+        if role == "median" and computed.curve is not None:
+            if printed.rounds_to(value, target, step):
+                continue
+            # A Kaplan-Meier median is the time its curve first falls to one
+            # half: grade by how far the curve is from crossing one half inside
+            # the printed median's rounding interval. Unlike the distance in
+            # days, this moves with every death and censoring before it.
+            scale = claim.adopted.scale
+            total += 1.0 + min(4.0, 10.0 * _km_miss(*computed.curve, low * scale, high * scale))
+            continue
         if not math.isfinite(value):
-            # A median not reached: grade by how far the curve stays above one half.
-            floor = computed.floor if computed.floor is not None else 1.0
-            total += 5.0 + 20.0 * max(floor - 0.5, 0.0) if math.isinf(value) else 20.0
+            total += 20.0
             continue
         if printed.rounds_to(value, target, step):
             continue
@@ -406,13 +418,31 @@ def _values_to_move(values: np.ndarray, role: str, low: float, high: float) -> i
     return max(1, below - half, above - half)
 
 
-def _km_floor(time: np.ndarray, event: np.ndarray) -> float:
-    """Lowest value of a Kaplan-Meier curve (its value after the last event time)."""
-    survival = 1.0
-    for t in np.unique(time[event]):
-        at_risk = (time >= t).sum()
-        survival *= 1 - (event & (time == t)).sum() / at_risk
-    return float(survival)
+def _km_miss(time: np.ndarray, event: np.ndarray, low: float, high: float) -> float:
+    """How far a Kaplan-Meier curve is from first falling to one half in ``[low, high)``.
+
+    Zero when it is still above one half before ``low`` and at most one
+    half before ``high``; otherwise the distance of the offending value from
+    one half.
+
+    Examples
+    --------
+    >>> t, e = np.array([1., 2., 3., 4.]), np.array([True, True, True, True])
+    >>> _km_miss(t, e, 2, 3)                      # S = 3/4 before 2, 1/2 before 3
+    0.0
+    >>> _km_miss(t, e, 1, 2)                      # S is still 3/4 before 2
+    0.25
+    """
+    order = np.argsort(time, kind="stable")
+    times, events = time[order], event[order].astype(float)
+    first = np.empty(len(times), dtype=bool)
+    first[0] = True
+    np.not_equal(times[1:], times[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    survival = np.cumprod(1.0 - np.add.reduceat(events, starts) / (len(times) - starts))
+    before = np.searchsorted(times[starts], [low, high])     # distinct times < low, < high
+    before_low, before_high = (survival[k - 1] if k else 1.0 for k in before)
+    return float(max(0.0, before_high - 0.5) + max(0.0, 0.5 - before_low))
 
 
 def _p_distance(claim: Claim, computed: Computed, target: float, step: float,

@@ -135,7 +135,7 @@ def load(study: str, path: str | Path | None = None) -> tuple[Questions, Ledger]
     path = Path(path) if path is not None else paths.questions_path(study)
     file = str(path.relative_to(paths.ROOT)) if path.is_relative_to(paths.ROOT) else str(path)
     try:
-        raw = yaml.safe_load(path.read_bytes())
+        raw = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as exc:
         raise LedgerError(file, None, None, f"cannot read the questions ({exc.strerror})") from None
     except yaml.YAMLError:

@@ -11,12 +11,14 @@ The search is simulated annealing on the sum of the claims' losses
 (:func:`cart_lib.evaluate.loss`), zero exactly when every claim matches.
 Most moves are *focused*: pick an unsatisfied claim, one of the columns it
 reads, and one patient, and give that patient a new value (a random one, a
-nearby one, or another patient's, by swapping). Directed moves aim at one
+nearby one, or another patient's, by swapping, often with a patient of the
+same group, which leaves the group's own counts as they are). Directed moves aim at one
 unmet claim: give a patient a printed value, move a value across a median,
 minimum or maximum that prints wrong, make a counted patient meet the claim's
 ``each``, or exchange what the claim counts (remission, relapse, death, their
 days) between a patient of its subgroup and another of the same group. Only
-the claims that read a changed column are evaluated again, and the masks of
+the claims that read a column whose value changed, for a patient of their
+population before or after the move, are evaluated again, and the masks of
 expressions over unchanged columns are kept (:meth:`Evaluator.carry`). Days
 stay inside their ledger domains. A state of zero loss is checked once more
 with the book's own evaluators (lifelines, scipy) before it is accepted.
@@ -180,8 +182,8 @@ class Space:
             deps[column] |= deps["last_contact_day"]
         return deps
 
-    def claim_columns(self, claim: Claim) -> set[str]:
-        """The searchable columns the adopted reading of a claim depends on."""
+    def claim_reads(self, claim: Claim) -> set[str]:
+        """The visible columns the adopted reading of a claim reads."""
         reading = claim.adopted
         names: set[str] = set()
         for text in reading.expressions().values():
@@ -190,9 +192,31 @@ class Space:
             names |= cohort_mod.ENDPOINT_COLUMNS[reading.endpoint.value]
             if reading.endpoint.value == "leukemia_free_survival":
                 names |= {"cr_d30"}
+        return names
+
+    def claim_columns(self, claim: Claim) -> set[str]:
+        """The searchable columns the adopted reading of a claim depends on."""
         out: set[str] = set()
-        for name in names:
+        for name in self.claim_reads(claim):
             out |= self.depends.get(name, set())
+        return out
+
+    @staticmethod
+    def changed(before: Table, after: Table, columns, patients: list[int]) -> set[str]:
+        """Which of ``columns`` differ between two tables, looking at ``patients`` only.
+
+        The record's rules act on each row alone, so a move changes no row
+        but those of the patients it touches.
+        """
+        out = set()
+        for column in columns:
+            old, new = before[column][patients], after[column][patients]
+            if old.dtype == object:
+                same = all(a == b for a, b in zip(old, new))
+            else:
+                same = bool(((old == new) | (np.isnan(old) & np.isnan(new))).all())
+            if not same:
+                out.add(column)
         return out
 
     def indices(self, column: str, op: str, value, satisfy: bool = True) -> np.ndarray:
@@ -272,6 +296,11 @@ class Search:
     #: Annealing schedule: the lowest temperature, moves without a new best
     #: before going back to the best state, and the temperature it restarts at.
     COLDEST, PATIENCE, REHEAT = 0.1, 3000, 0.5
+    #: The temperature the search starts at, and its cooling per move.
+    HOTTEST, COOLING = 1.0, 0.999
+    #: How moves are chosen: aimed at an unmet claim, directed, an exchange,
+    #: and a swap within the group.
+    FOCUSED, DIRECTED, EXCHANGE, SAME_GROUP = 0.85, 0.35, 0.15, 0.5
 
     def __init__(self, ledger: Ledger, seed: int = 0, max_moves: int = 2_000_000,
                  time_budget: float = 600.0, progress: bool = False,
@@ -298,6 +327,12 @@ class Search:
         self.bounded = [(col, self.ledger.record[col].min, self.ledger.record[col].max)
                         for col in DAY_COLUMNS if col in self.ledger.record]
         self.columns_of += [set(self.space.depends[col]) for col, _, _ in self.bounded]
+        # What each objective reads of the visible cohort, and the patients it
+        # is about: a move that changes neither leaves its loss as it was.
+        self.reads_of = [self.space.claim_reads(c) for c in self.claims]
+        self.reads_of += [{col} for col, _, _ in self.bounded]
+        self.population_of = [c.adopted.population for c in self.claims]
+        self.population_of += [None for _ in self.bounded]
         self.claims_of: dict[str, list[int]] = {col: [] for col in self.space.columns}
         for i, cols in enumerate(self.columns_of):
             for col in cols:
@@ -338,21 +373,45 @@ class Search:
         return sorted(out - chosen - {"group"})
 
     # ------------------------------------------------------------------ core
+    def _loss(self, i: int, table: Table) -> float:
+        """The loss of one objective: a claim, or a day column kept inside its domain."""
+        if i < len(self.claims):
+            claim = self.claims[i]
+            return loss(claim, self.fast.compute(claim, claim.adopted, table))
+        column, low, high = self.bounded[i - len(self.claims)]
+        return float(np.count_nonzero((table[column] < low) | (table[column] > high)))
+
     def _losses(self, table: Table, which) -> dict[int, float]:
-        out = {}
-        for i in which:
-            if i < len(self.claims):
-                claim = self.claims[i]
-                out[i] = loss(claim, self.fast.compute(claim, claim.adopted, table))
-            else:
-                column, low, high = self.bounded[i - len(self.claims)]
-                out[i] = float(np.count_nonzero((table[column] < low) | (table[column] > high)))
-        return out
+        return {i: self._loss(i, table) for i in which}
+
+    def _stale(self, table: Table, candidate: Table, affected: list[int], shown: set[str],
+               patients: list[int]) -> list[int]:
+        """The objectives whose loss a move may have changed, and makes ``candidate`` current.
+
+        An objective keeps its loss when the move changed none of the columns
+        it reads, or changed only patients outside its population both before
+        and after (every statistic is computed over its population). Masks
+        over unchanged columns are kept (:meth:`Evaluator.carry`); the ones
+        current before the move are in the returned value of ``carry``.
+        """
+        reading = [i for i in affected if self.reads_of[i] & shown]
+        populations = {self.population_of[i] for i in reading} - {None}
+        about = {}                      # population -> whether the move touches one of its patients
+        for population in populations:
+            mask = self.fast.mask(population, table)
+            about[population] = any(mask[p] for p in patients)
+        self._saved = self.fast.carry(candidate, shown)
+        for population in populations:
+            if not about[population]:
+                mask = self.fast.mask(population, candidate)
+                about[population] = any(mask[p] for p in patients)
+        return [i for i in reading if self.population_of[i] is None
+                or about[self.population_of[i]]]
 
     def _propose(self, state, unsatisfied: list[int]) -> list[tuple[str, list[int], list[int]]]:
         """Choose a move: a list of (column, patients, new grid indices)."""
         rng, space = self.rng, self.space
-        focused = bool(unsatisfied) and rng.random() < 0.85
+        focused = bool(unsatisfied) and rng.random() < self.FOCUSED
         if focused:
             target = unsatisfied[rng.integers(len(unsatisfied))]
             if target >= len(self.claims):
@@ -360,11 +419,11 @@ class Search:
                 if move is not None:
                     return move
             unsatisfied = [i for i in unsatisfied if i < len(self.claims)] or [target]
-            if rng.random() < 0.35:
+            if rng.random() < self.DIRECTED:
                 directed = self._directed(state, target)
                 if directed is not None:
                     return directed
-            if rng.random() < 0.15:
+            if rng.random() < self.EXCHANGE:
                 exchange = self._exchange(state, target)
                 if exchange is not None:
                     return exchange
@@ -390,6 +449,10 @@ class Search:
             # Swap two patients' values. Once the first stage has settled the
             # group sizes, groups only swap: a size change can only be undone.
             j = int(rng.integers(space.size))
+            if column != "group" and rng.random() < self.SAME_GROUP:
+                # Within the group, a swap leaves the group's own counts as they are.
+                mates = np.flatnonzero(state["group"] == state["group"][i])
+                j = int(mates[rng.integers(len(mates))])
             return [(column, [i, j], [int(current[j]), int(current[i])])]
         if grid.numeric and kind < 0.7:                   # a nearby value
             reach = int(rng.choice([1, 2, 5, 15, 50]))
@@ -523,7 +586,7 @@ class Search:
                 changes = []
                 for col, op, value in own:
                     options = space.indices(col, op, value)
-                    if len(options) and not np.isin(state[col][i], options):
+                    if len(options) and not (options == state[col][i]).any():
                         changes.append((col, [i], [int(options[rng.integers(len(options))])]))
                 return changes or None
         if targets and rng.random() < 0.5:
@@ -552,7 +615,7 @@ class Search:
         changes = []
         for col, op, value in meet:                   # patient i meets these atoms
             options = space.indices(col, op, value)
-            if len(options) and not np.isin(state[col][i], options):
+            if len(options) and not (options == state[col][i]).any():
                 changes.append((col, [i], [int(options[rng.integers(len(options))])]))
         if miss:                                      # and misses one of these
             col, op, value = miss[rng.integers(len(miss))]
@@ -603,7 +666,7 @@ class Search:
         losses = self._losses(table, active)
         total = sum(losses.values())
         best_total, best_state = total, {k: v.copy() for k, v in state.items()}
-        temperature, since_best, last_report = 1.0, 0, 0.0
+        temperature, since_best, last_report = self.HOTTEST, 0, 0.0
         first_move = self._moves
         while True:
             if budget is not None and self._moves - first_move >= budget:
@@ -638,9 +701,12 @@ class Search:
             for column, patients, new in move:
                 state[column][patients] = new
             candidate = self.space.table(state)
-            saved = self.fast.carry(candidate, set().union(*(self.space.shows[c]
-                                                             for c, _, _ in move)))
-            changed = self._losses(candidate, affected)
+            patients = sorted({p for _, ps, _ in move for p in ps})
+            shown = self.space.changed(table, candidate, set().union(
+                *(self.space.shows[c] for c, _, _ in move)), patients)
+            stale = self._stale(table, candidate, affected, shown, patients)
+            changed = {i: losses[i] for i in affected}    # the same sum, in the same order
+            changed.update(self._losses(candidate, stale))
             delta = sum(changed.values()) - sum(losses[i] for i in changed)
             if delta <= 0 or self.rng.random() < math.exp(-delta / temperature):
                 table, total = candidate, total + delta
@@ -648,8 +714,8 @@ class Search:
             else:
                 for column, patients, old in reversed(undo):
                     state[column][patients] = old
-                self.fast.restore(saved)
-            temperature = max(self.COLDEST, temperature * 0.999)
+                self.fast.restore(self._saved)
+            temperature = max(self.COLDEST, temperature * self.COOLING)
             if total < best_total - 1e-9:
                 best_total, since_best = total, 0
                 best_state = {k: v.copy() for k, v in state.items()}
