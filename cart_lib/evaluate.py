@@ -433,14 +433,9 @@ def _km_miss(time: np.ndarray, event: np.ndarray, low: float, high: float) -> fl
     >>> _km_miss(t, e, 1, 2)                      # S is still 3/4 before 2
     0.25
     """
-    order = np.argsort(time, kind="stable")
-    times, events = time[order], event[order].astype(float)
-    first = np.empty(len(times), dtype=bool)
-    first[0] = True
-    np.not_equal(times[1:], times[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    survival = np.cumprod(1.0 - np.add.reduceat(events, starts) / (len(times) - starts))
-    before = np.searchsorted(times[starts], [low, high])     # distinct times < low, < high
+    times, at_risk, events = statistics.km_steps(time, event)
+    survival = np.cumprod(1.0 - events / at_risk)
+    before = np.searchsorted(times, [low, high])             # distinct times < low, < high
     before_low, before_high = (survival[k - 1] if k else 1.0 for k in before)
     return float(max(0.0, before_high - 0.5) + max(0.0, 0.5 - before_low))
 

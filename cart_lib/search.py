@@ -385,14 +385,14 @@ class Search:
         return {i: self._loss(i, table) for i in which}
 
     def _stale(self, table: Table, candidate: Table, affected: list[int], shown: set[str],
-               patients: list[int]) -> list[int]:
-        """The objectives whose loss a move may have changed, and makes ``candidate`` current.
+               patients: list[int]) -> tuple[list[int], tuple]:
+        """The objectives whose loss a move may have changed; makes ``candidate`` current.
 
         An objective keeps its loss when the move changed none of the columns
         it reads, or changed only patients outside its population both before
         and after (every statistic is computed over its population). Masks
-        over unchanged columns are kept (:meth:`Evaluator.carry`); the ones
-        current before the move are in the returned value of ``carry``.
+        over unchanged columns are kept (:meth:`Evaluator.carry`). Also
+        returns what :meth:`Evaluator.restore` needs to undo the move.
         """
         reading = [i for i in affected if self.reads_of[i] & shown]
         populations = {self.population_of[i] for i in reading} - {None}
@@ -400,13 +400,14 @@ class Search:
         for population in populations:
             mask = self.fast.mask(population, table)
             about[population] = any(mask[p] for p in patients)
-        self._saved = self.fast.carry(candidate, shown)
+        saved = self.fast.carry(candidate, shown)
         for population in populations:
             if not about[population]:
                 mask = self.fast.mask(population, candidate)
                 about[population] = any(mask[p] for p in patients)
-        return [i for i in reading if self.population_of[i] is None
-                or about[self.population_of[i]]]
+        stale = [i for i in reading if self.population_of[i] is None
+                 or about[self.population_of[i]]]
+        return stale, saved
 
     def _propose(self, state, unsatisfied: list[int]) -> list[tuple[str, list[int], list[int]]]:
         """Choose a move: a list of (column, patients, new grid indices)."""
@@ -704,7 +705,7 @@ class Search:
             patients = sorted({p for _, ps, _ in move for p in ps})
             shown = self.space.changed(table, candidate, set().union(
                 *(self.space.shows[c] for c, _, _ in move)), patients)
-            stale = self._stale(table, candidate, affected, shown, patients)
+            stale, saved = self._stale(table, candidate, affected, shown, patients)
             changed = {i: losses[i] for i in affected}    # the same sum, in the same order
             changed.update(self._losses(candidate, stale))
             delta = sum(changed.values()) - sum(losses[i] for i in changed)
@@ -714,7 +715,7 @@ class Search:
             else:
                 for column, patients, old in reversed(undo):
                     state[column][patients] = old
-                self.fast.restore(self._saved)
+                self.fast.restore(saved)
             temperature = max(self.COLDEST, temperature * self.COOLING)
             if total < best_total - 1e-9:
                 best_total, since_best = total, 0

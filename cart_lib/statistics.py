@@ -344,10 +344,42 @@ def km_median_fast(time, event) -> float:
     >>> km_median_fast([1, 2, 3], [0, 0, 0])
     inf
     """
+    if np.size(time) == 0:
+        return math.nan
+    times, at_risk, deaths = km_steps(time, event)
+    # log(0) = -inf is the right answer once the whole risk set has died
+    # (S drops to 0); say so locally instead of letting numpy warn.
+    with np.errstate(divide="ignore"):
+        s = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
+    if s[-1] > 0.5:
+        return math.inf
+    return float(times[np.argmax(s <= 0.5)])
+
+
+def km_steps(time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The steps of a Kaplan-Meier curve: each distinct time, those at risk, the events.
+
+    Parameters
+    ----------
+    time : array_like
+        Follow-up times (finite, at least one).
+    event : array_like
+        1 (or True) if the event was observed at ``time``, 0 if censored.
+
+    Returns
+    -------
+    times, at_risk, events : numpy.ndarray
+        The distinct observed times in increasing order, how many patients
+        were still followed at each (time >= it), and how many events fell on
+        it; all float.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in km_steps([2, 1, 2, 3], [1, 0, 1, 0])]
+    [[1.0, 2.0, 3.0], [4.0, 3.0, 1.0], [0.0, 2.0, 0.0]]
+    """
     t = np.asarray(time, dtype=float).ravel()
     n = t.size
-    if n == 0:
-        return math.nan
     e = _event_flags(event, n)
     order = np.argsort(t, kind="stable")
     ts, es = t[order], e[order]
@@ -355,15 +387,7 @@ def km_median_fast(time, event) -> float:
     first[0] = True
     np.not_equal(ts[1:], ts[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    at_risk = (n - starts).astype(float)          # everyone whose time is >= this one
-    deaths = np.add.reduceat(es.astype(float), starts)
-    # log(0) = -inf is the right answer once the whole risk set has died
-    # (S drops to 0); say so locally instead of letting numpy warn.
-    with np.errstate(divide="ignore"):
-        s = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
-    if s[-1] > 0.5:
-        return math.inf
-    return float(ts[starts[np.argmax(s <= 0.5)]])
+    return ts[starts], (n - starts).astype(float), np.add.reduceat(es.astype(float), starts)
 
 
 def logrank_p(time_a, event_a, time_b, event_b) -> float:
