@@ -47,15 +47,20 @@ def _empty_column(dtype: str, n: int) -> np.ndarray:
     return np.full(n, None, dtype=object) if dtype == "str" else np.full(n, np.nan)
 
 
-def normalize(table: Table) -> Table:
+def normalize(table: Table, only: set[str] | None = None) -> Table:
     """Apply the record's consistency rules in place and return the table.
 
     A flag that is empty or false empties the values that need it; a dead
     patient is not lost to follow-up; an event day later than last contact is
     brought back to it, so every day in a row is at most ``last_contact_day``
     (last contact, the day of death for the dead, leads the timeline).
+
+    With ``only``, apply just the rules that set one of those columns (the
+    others must already hold; the search uses this after a move).
     """
     for column, flag, otherwise in NEEDS_FLAG:
+        if only is not None and column not in only:
+            continue
         off = ~(table[flag] == 1.0)
         if table[column].dtype == object:
             table[column][off] = None
@@ -63,13 +68,15 @@ def normalize(table: Table) -> Table:
             table[column][off & ~np.isnan(table[column])] = 0.0
         else:
             table[column][off] = np.nan
-    dead = table["death"] == 1.0
-    lost = table["lost_to_followup"]
-    lost[dead & ~np.isnan(lost)] = 0.0
+    if only is None or "lost_to_followup" in only:
+        lost = table["lost_to_followup"]
+        lost[(table["death"] == 1.0) & ~np.isnan(lost)] = 0.0
     last = table["last_contact_day"]
     for column in DAY_COLUMNS:
+        if only is not None and column not in only:
+            continue
         day = table[column]
-        later = ~np.isnan(day) & ~np.isnan(last) & (day > last)
+        later = day > last                      # false where either is empty (nan)
         day[later] = last[later]
     return table
 

@@ -48,9 +48,9 @@ class Computed:
     sizes : tuple of int, optional
         For a Mann-Whitney test: the sizes of the two groups.
     curve : tuple of numpy.ndarray, optional
-        For a Kaplan-Meier median: the times and event flags of the curve, so
-        that :func:`loss` can see how far the curve is from one half at the
-        printed median.
+        For a Kaplan-Meier median: the steps of the curve
+        (:func:`cart_lib.statistics.km_steps`), so that :func:`loss` can see
+        how far the curve is from one half at the printed median.
     sample : numpy.ndarray, optional
         For a simple median or range: the values it was computed from, so that
         :func:`loss` can count how many of them would have to change.
@@ -62,7 +62,7 @@ class Computed:
     table: tuple[int, int, int, int] | None = None
     u: float | None = None
     sizes: tuple[int, int] | None = None
-    curve: tuple[np.ndarray, np.ndarray] | None = None
+    curve: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     sample: np.ndarray | None = None
 
 
@@ -143,6 +143,7 @@ class Evaluator:
             self._cache_table, self._cache = table, {}
         if expr not in self._cache:
             self._cache[expr] = self.compiler.mask(expr)(table)
+            self.reads(expr)
         return self._cache[expr]
 
     def reads(self, expr: str) -> frozenset[str]:
@@ -160,8 +161,9 @@ class Evaluator:
         :meth:`restore` needs to go back to the previous table.
         """
         saved = (self._cache_table, self._cache)
+        reads = self._reads                     # filled by mask() for every cached expression
         self._cache = {expr: mask for expr, mask in self._cache.items()
-                       if not self.reads(expr) & changed}
+                       if changed.isdisjoint(reads[expr])}
         self._cache_table = table
         return saved
 
@@ -171,10 +173,6 @@ class Evaluator:
 
     def _endpoint(self, name: str, table: cohort_mod.Table):
         return cohort_mod.endpoint(name, table, self.ledger.rules.lfs_non_responder, self.window)
-
-    def _km_median_of(self, time, event) -> float:
-        fn = statistics.km_median_fast if self.fast else statistics.km_median
-        return fn(time, event)
 
     # -------------------------------------------------------------- compute
     def compute(self, claim: Claim, reading: Reading, table: cohort_mod.Table) -> Computed:
@@ -221,11 +219,13 @@ class Evaluator:
         time, event = time[population], event[population]
         if not len(time):
             return Computed({"median": math.nan, "min": math.nan, "max": math.nan}, 0, "no patients")
-        median = self._km_median_of(time, event)
+        steps = statistics.km_steps(time, event)
+        median = statistics.km_median_of_steps(*steps) if self.fast else \
+            statistics.km_median(time, event)
         out = Computed({"median": median / reading.scale, "min": float(time.min()) / reading.scale,
                         "max": float(time.max()) / reading.scale}, 0,
                         f"n = {len(time)}, events = {int(event.sum())}")
-        out.curve = (time, event)
+        out.curve = steps
         return out
 
     def _two_groups(self, claim, reading, table) -> tuple[float, int, str, dict]:
@@ -418,22 +418,23 @@ def _values_to_move(values: np.ndarray, role: str, low: float, high: float) -> i
     return max(1, below - half, above - half)
 
 
-def _km_miss(time: np.ndarray, event: np.ndarray, low: float, high: float) -> float:
+def _km_miss(times: np.ndarray, at_risk: np.ndarray, events: np.ndarray,
+             low: float, high: float) -> float:
     """How far a Kaplan-Meier curve is from first falling to one half in ``[low, high)``.
 
+    The curve is given by its steps (:func:`cart_lib.statistics.km_steps`).
     Zero when it is still above one half before ``low`` and at most one
     half before ``high``; otherwise the distance of the offending value from
     one half.
 
     Examples
     --------
-    >>> t, e = np.array([1., 2., 3., 4.]), np.array([True, True, True, True])
-    >>> _km_miss(t, e, 2, 3)                      # S = 3/4 before 2, 1/2 before 3
+    >>> steps = statistics.km_steps([1., 2., 3., 4.], [True, True, True, True])
+    >>> _km_miss(*steps, 2, 3)                    # S = 3/4 before 2, 1/2 before 3
     0.0
-    >>> _km_miss(t, e, 1, 2)                      # S is still 3/4 before 2
+    >>> _km_miss(*steps, 1, 2)                    # S is still 3/4 before 2
     0.25
     """
-    times, at_risk, events = statistics.km_steps(time, event)
     survival = np.cumprod(1.0 - events / at_risk)
     before = np.searchsorted(times, [low, high])             # distinct times < low, < high
     before_low, before_high = (survival[k - 1] if k else 1.0 for k in before)

@@ -119,8 +119,7 @@ def truthy(values: np.ndarray) -> np.ndarray:
     if values.dtype == object:
         # Text columns hold None where empty (cart_lib.cohort); compare in C, not in a loop.
         return (values != None) & (values != "")  # noqa: E711
-    with np.errstate(invalid="ignore"):
-        return ~np.isnan(values) & (values != 0)
+    return np.abs(values) > 0                   # false for nan and for zero
 
 
 def _empty(values) -> np.ndarray:
@@ -154,6 +153,9 @@ class Compiler:
         if isinstance(node, ast.BoolOp):
             parts = [self._bool(v, stack) for v in node.values]
             combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
+            if len(parts) == 2:              # the common case, one call less per part
+                first, second = parts
+                return lambda t: combine(first(t), second(t))
 
             def boolop(t, parts=parts, combine=combine):
                 out = parts[0](t)
@@ -168,6 +170,9 @@ class Compiler:
             return self._compare(node, stack)
         if isinstance(node, ast.Name) and node.id in self.variables:
             return self._variable(node.id, stack)
+        if isinstance(node, ast.Name):
+            name = node.id
+            return lambda t: truthy(t[name])
         value = self._value(node, stack)
 
         def bare(t):
@@ -206,6 +211,11 @@ class Compiler:
                     hit = np.isin(values, np.asarray(options, dtype=values.dtype))
                     return ~_empty(values) & (~hit if negate else hit)
                 steps.append(member)
+            elif (isinstance(left, ast.Name) and left.id not in self.variables
+                  and not isinstance(op, ast.NotEq) and not isinstance(right, ast.Name)):
+                # A column against a constant, the common case: one call, no wrapping.
+                name, value, fn = left.id, _constant(right), _CMP[type(op)]
+                steps.append(lambda t, name=name, value=value, fn=fn: fn(t[name], value))
             else:
                 rhs, fn = self._value(right, stack), _CMP[type(op)]
                 if isinstance(op, ast.NotEq):
@@ -217,6 +227,9 @@ class Compiler:
                     def compare(t, lhs=lhs, rhs=rhs, fn=fn):
                         return np.asarray(fn(lhs(t), rhs(t)), dtype=bool)
                 steps.append(compare)
+
+        if len(steps) == 1 and any(isinstance(o, ast.Name) for o in operands):
+            return steps[0]                      # a column's shape already: nothing to chain
 
         def chained(t):
             out = steps[0](t)

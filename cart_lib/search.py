@@ -208,16 +208,11 @@ class Space:
         The record's rules act on each row alone, so a move changes no row
         but those of the patients it touches.
         """
-        out = set()
-        for column in columns:
-            old, new = before[column][patients], after[column][patients]
-            if old.dtype == object:
-                same = all(a == b for a, b in zip(old, new))
-            else:
-                same = bool(((old == new) | (np.isnan(old) & np.isnan(new))).all())
-            if not same:
-                out.add(column)
-        return out
+        # Compared as bytes: nan equals nan, and a text value is one of the
+        # grid's own objects. Where bytes differ but values do not (0.0 and
+        # -0.0, two equal strings), the column is only recomputed needlessly.
+        return {column for column in columns
+                if before[column][patients].tobytes() != after[column][patients].tobytes()}
 
     def indices(self, column: str, op: str, value, satisfy: bool = True) -> np.ndarray:
         """Grid indices of a column whose value does (or does not) satisfy an atom."""
@@ -236,22 +231,49 @@ class Space:
 
     def table(self, state: dict[str, np.ndarray]) -> Table:
         """The visible cohort of a search state."""
-        key = state["group"].tobytes()
+        columns, empty = self._fixed(state["group"])
+        # The searched columns are fresh arrays (fancy indexing); copy only the others,
+        # which the record's rules may change in place.
+        table = {k: v if k in self.grids else v.copy() for k, v in columns.items()}
+        for name in self.grids:
+            if name != "group":
+                table[name] = self._raw(name, state, empty)
+        return cohort_mod.normalize(table)
+
+    def update(self, table: Table, state: dict[str, np.ndarray], moved) -> Table:
+        """The visible cohort after a move of the searchable columns ``moved``, from the one before.
+
+        Equal to :meth:`table` of the new state, but only the visible columns
+        the move can alter (:attr:`shows`) are built again, and only their
+        rules applied; the others are shared with ``table``. A move of the
+        groups builds everything again.
+        """
+        if "group" in moved:
+            return self.table(state)
+        visible = set().union(*(self.shows[c] for c in moved))
+        columns, empty = self._fixed(state["group"])
+        out = dict(table)
+        for name in visible:
+            out[name] = self._raw(name, state, empty) if name in self.grids else \
+                columns[name].copy()
+        return cohort_mod.normalize(out, only=visible)
+
+    def _raw(self, name: str, state: dict[str, np.ndarray], empty) -> np.ndarray:
+        """A searched column's values before the record's rules: a fresh array."""
+        values = self.grids[name].values[state[name]]          # fancy indexing: a copy
+        if name in empty:
+            values[empty[name]] = None if values.dtype == object else np.nan
+        return values
+
+    def _fixed(self, group_state: np.ndarray):
+        """:meth:`_group_part` of a group assignment, kept for the assignments met lately."""
+        key = group_state.tobytes()
         fixed = self._by_groups.get(key)
         if fixed is None:
             if len(self._by_groups) > 256:     # group sizes still settling: keep it small
                 self._by_groups.clear()
-            fixed = self._by_groups[key] = self._group_part(state["group"])
-        columns, empty = fixed
-        table = {k: v.copy() for k, v in columns.items()}
-        for name, grid in self.grids.items():
-            if name == "group":
-                continue
-            values = grid.values[state[name]]          # fancy indexing: a fresh array
-            if name in empty:
-                values[empty[name]] = None if values.dtype == object else np.nan
-            table[name] = values
-        return cohort_mod.normalize(table)
+            fixed = self._by_groups[key] = self._group_part(group_state)
+        return fixed
 
     def _group_part(self, group_state: np.ndarray):
         """What the groups alone decide: the columns they fix, and where searched columns are empty.
@@ -394,7 +416,7 @@ class Search:
         over unchanged columns are kept (:meth:`Evaluator.carry`). Also
         returns what :meth:`Evaluator.restore` needs to undo the move.
         """
-        reading = [i for i in affected if self.reads_of[i] & shown]
+        reading = [i for i in affected if not self.reads_of[i].isdisjoint(shown)]
         populations = {self.population_of[i] for i in reading} - {None}
         about = {}                      # population -> whether the move touches one of its patients
         for population in populations:
@@ -669,11 +691,13 @@ class Search:
         best_total, best_state = total, {k: v.copy() for k, v in state.items()}
         temperature, since_best, last_report = self.HOTTEST, 0, 0.0
         first_move = self._moves
+        unsatisfied = None                      # the unmet objectives, listed again when losses change
         while True:
             if budget is not None and self._moves - first_move >= budget:
                 self.best_state = best_state
                 return None
-            unsatisfied = [i for i, v in losses.items() if v > 0]
+            if unsatisfied is None:
+                unsatisfied = [i for i, v in losses.items() if v > 0]
             if not unsatisfied:
                 if not final:
                     return state
@@ -687,7 +711,7 @@ class Search:
                 # rounding edge): count those claims as unmet and go on.
                 for i in wrong:
                     losses[i] = 1.0
-                total = sum(losses.values())
+                total, unsatisfied = sum(losses.values()), None
                 continue
             self._moves += 1
             if self._moves > self.max_moves or time.monotonic() - self._start > self.time_budget:
@@ -701,7 +725,7 @@ class Search:
                 continue
             for column, patients, new in move:
                 state[column][patients] = new
-            candidate = self.space.table(state)
+            candidate = self.space.update(table, state, {c for c, _, _ in move})
             patients = sorted({p for _, ps, _ in move for p in ps})
             shown = self.space.changed(table, candidate, set().union(
                 *(self.space.shows[c] for c, _, _ in move)), patients)
@@ -712,6 +736,7 @@ class Search:
             if delta <= 0 or self.rng.random() < math.exp(-delta / temperature):
                 table, total = candidate, total + delta
                 losses.update(changed)
+                unsatisfied = None
             else:
                 for column, patients, old in reversed(undo):
                     state[column][patients] = old
@@ -727,6 +752,7 @@ class Search:
                 table = self.space.table(state)
                 losses = self._losses(table, active)
                 total, temperature, since_best = sum(losses.values()), self.REHEAT, 0
+                unsatisfied = None
                 self._restarts += 1
             if self.progress and time.monotonic() - last_report > 0.25:
                 self._report(total, unsatisfied)

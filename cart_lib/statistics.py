@@ -346,11 +346,22 @@ def km_median_fast(time, event) -> float:
     """
     if np.size(time) == 0:
         return math.nan
-    times, at_risk, deaths = km_steps(time, event)
+    return km_median_of_steps(*km_steps(time, event))
+
+
+def km_median_of_steps(times: np.ndarray, at_risk: np.ndarray, deaths: np.ndarray) -> float:
+    """:func:`km_median_fast` from the curve's steps (:func:`km_steps`).
+
+    Examples
+    --------
+    >>> km_median_of_steps(*km_steps([1, 2, 3, 4, 5], [1, 1, 1, 1, 1]))
+    3.0
+    """
     # log(0) = -inf is the right answer once the whole risk set has died
-    # (S drops to 0); say so locally instead of letting numpy warn.
-    with np.errstate(divide="ignore"):
-        s = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
+    # (S drops to 0); written in, so that numpy has nothing to warn about.
+    left = at_risk - deaths
+    log_left = np.log(left, where=left > 0, out=np.full_like(left, -np.inf))
+    s = np.exp(np.cumsum(log_left - np.log(at_risk)))
     if s[-1] > 0.5:
         return math.inf
     return float(times[np.argmax(s <= 0.5)])

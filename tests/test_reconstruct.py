@@ -110,3 +110,24 @@ def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, wri
     assert err[0].startswith("error: toy: no cohort found")
     assert "cannot all hold: cr, cr_again" in err[0] and "Nothing was written" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_a_move_rebuilds_the_same_cohort_as_a_full_build(study):
+    # Space.update rebuilds only what a move can alter; it must equal Space.table of the new state.
+    search = Search(L.load(study), seed=0)
+    space, rng = search.space, np.random.default_rng(1)
+    state = space.random_state(rng)
+    table = space.table(state)
+    columns = [c for c in space.columns if c != "group"]
+    for _ in range(500):
+        moved = list(rng.choice(columns, size=int(rng.integers(1, 4)), replace=False))
+        for column in moved:
+            patients = rng.choice(space.size, size=int(rng.integers(1, 3)), replace=False)
+            state[column][patients] = rng.integers(len(space.grids[column].values), size=len(patients))
+        table = space.update(table, state, set(moved))
+        full = space.table(state)
+        assert table.keys() == full.keys()
+        for name in full:
+            assert table[name].tobytes() == full[name].tobytes() or \
+                list(table[name]) == list(full[name]), (moved, name)
