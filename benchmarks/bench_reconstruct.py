@@ -8,6 +8,11 @@ first computation of every cached p-value, as a user would see it. Claim
 evaluation is timed in-process on the committed cohort, with the book's
 evaluators (lifelines, scipy) and with the search's fast ones. Prints a
 Markdown table of medians for the README.
+
+The project's machine is a virtual one whose speed drifts by up to twice
+from hour to hour with nothing else running on it; a fixed pure-Python loop
+is timed before and after (``reference``) so that figures taken at different
+times can be compared.
 """
 
 from __future__ import annotations
@@ -23,6 +28,16 @@ import timeit
 from cart_lib import ledger, paths
 from cart_lib.evaluate import Evaluator
 from cart_lib.reconstruct import load_table
+
+
+def reference_seconds() -> float:
+    """The best of three timings of a fixed pure-Python loop: how fast the machine is right now."""
+    def loop() -> int:
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        return total
+    return min(timeit.repeat(loop, number=1, repeat=3))
 
 
 def reconstruct_times(study: str, seeds: int, budget: float) -> list[float | None]:
@@ -55,6 +70,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=300.0)
     parser.add_argument("--study", help="one study (default: all)")
     args = parser.parse_args()
+    before = reference_seconds()
     print("| study | claims | reconstruct: median (found / seeds) | evaluate all claims: book / search |")
     print("|---|---|---|---|")
     for study in [args.study] if args.study else paths.studies():
@@ -64,6 +80,7 @@ def main() -> int:
         print(f"| {study} | {len(ledger.load(study).claims)} | {median} ({len(found)}/{len(times)}) "
               f"| {evaluation_ms(study, False):.0f} ms / {evaluation_ms(study, True):.1f} ms |",
               flush=True)
+    print(f"\nreference loop: {before:.2f} s before, {reference_seconds():.2f} s after")
     return 0
 
 

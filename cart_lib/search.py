@@ -18,8 +18,9 @@ minimum or maximum that prints wrong, make a counted patient meet the claim's
 ``each``, or exchange what the claim counts (remission, relapse, death, their
 days) between a patient of its subgroup and another of the same group. Only
 the claims that read a column whose value changed, for a patient of their
-population before or after the move, are evaluated again, and the masks of
-expressions over unchanged columns are kept (:meth:`Evaluator.carry`). Days
+population before or after the move, are evaluated again, the masks of
+expressions over unchanged columns are kept (:meth:`Evaluator.carry`), and
+only the visible columns a move can alter are built again (:meth:`Space.update`). Days
 stay inside their ledger domains. A state of zero loss is checked once more
 with the book's own evaluators (lifelines, scipy) before it is accepted.
 
