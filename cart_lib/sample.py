@@ -171,9 +171,9 @@ def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: in
             undo = [(c, p, [int(state[c][k]) for k in p]) for c, p, _ in move]
             for column, patients, new in move:
                 state[column][patients] = new
-            candidate = search.space.update(table, state, {c for c, _, _ in move})
-            saved = search.fast.carry(candidate, set().union(*(search.space.shows[c]
-                                                                for c, _, _ in move)))
+            moved = {c for c, _, _ in move}
+            candidate = search.space.update(table, state, moved)
+            saved = search.fast.carry(candidate, search.space.shown_by(moved))
             affected = sorted({i for c, _, _ in move for i in search.claims_of[c]})
             if all(v == 0 for v in search._losses(candidate, affected).values()):
                 table, accepted = candidate, accepted + 1

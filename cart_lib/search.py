@@ -251,13 +251,17 @@ class Space:
         """
         if "group" in moved:
             return self.table(state)
-        visible = set().union(*(self.shows[c] for c in moved))
+        visible = self.shown_by(moved)
         columns, empty = self._fixed(state["group"])
         out = dict(table)
         for name in visible:
             out[name] = self._raw(name, state, empty) if name in self.grids else \
                 columns[name].copy()
         return cohort_mod.normalize(out, only=visible)
+
+    def shown_by(self, moved) -> set[str]:
+        """The visible columns a move of the searchable columns ``moved`` can alter."""
+        return set().union(*(self.shows[c] for c in moved))
 
     def _raw(self, name: str, state: dict[str, np.ndarray], empty) -> np.ndarray:
         """A searched column's values before the record's rules: a fresh array."""
@@ -726,10 +730,10 @@ class Search:
                 continue
             for column, patients, new in move:
                 state[column][patients] = new
-            candidate = self.space.update(table, state, {c for c, _, _ in move})
+            moved = {c for c, _, _ in move}
+            candidate = self.space.update(table, state, moved)
             patients = sorted({p for _, ps, _ in move for p in ps})
-            shown = self.space.changed(table, candidate, set().union(
-                *(self.space.shows[c] for c, _, _ in move)), patients)
+            shown = self.space.changed(table, candidate, self.space.shown_by(moved), patients)
             stale, saved = self._stale(table, candidate, affected, shown, patients)
             changed = {i: losses[i] for i in affected}    # the same sum, in the same order
             changed.update(self._losses(candidate, stale))
