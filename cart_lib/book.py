@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
-from . import report, statistics
+from . import printed, report, statistics
 from .errors import CartError
 from .evaluate import ClaimResult, Evaluator
 from .reconstruct import load_frame
@@ -141,6 +141,15 @@ class Study:
     def reproduced(self, claim_id: str) -> str:
         """A claim's figure recomputed from the cohort, written as printed."""
         return self.results()[claim_id].adopted.reproduced
+
+    def figure(self, claim_id: str, role: str) -> str:
+        """One number of a claim recomputed from the cohort, written with the decimals printed.
+
+        Rounds half up, as the claim check does: a simple median of 89.5
+        for a printed "90%" is written "90".
+        """
+        token = self.ledger.claim(claim_id).numbers()[role]
+        return printed.fmt(self.results()[claim_id].adopted.computed.values[role], token.decimals)
 
     def claims_table(self) -> pd.DataFrame:
         """Printed figure, reproduced figure, status and adopted reading of every claim."""

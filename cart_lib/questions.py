@@ -19,6 +19,7 @@ robust in that sense, not proven.
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -237,13 +238,23 @@ def _day(q: Question, led: Ledger) -> float:
 
 
 def _km_survival(time: np.ndarray, event: np.ndarray, day: float) -> float:
-    """Kaplan-Meier estimate of survival at ``day``, in percent (nan without patients)."""
+    """Kaplan-Meier estimate of survival at ``day``, in percent (nan without patients).
+
+    The product is taken in exact fractions and rounded once, so that a
+    survival of exactly one half is 50.0, not 50.00000000000001: a bound such
+    as "at most 50% at one year, since the median is earlier" then holds in
+    the sample exactly as it does on paper.
+
+    >>> _km_survival(np.arange(1.0, 25.0), np.arange(24) < 12, 365)   # (23/24)(22/23)...(12/13)
+    50.0
+    """
     if not len(time):
         return np.nan
-    survival = 1.0
+    survival = Fraction(1)
     for t in np.unique(time[event & (time <= day)]):
-        survival *= 1.0 - np.count_nonzero(event & (time == t)) / np.count_nonzero(time >= t)
-    return 100.0 * survival
+        at_risk = int(np.count_nonzero(time >= t))
+        survival *= Fraction(at_risk - int(np.count_nonzero(event & (time == t))), at_risk)
+    return float(100 * survival)
 
 
 def _compute(q: Question, table: cohort_mod.Table, mask, led: Ledger, day: float | None) -> float:

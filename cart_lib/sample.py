@@ -58,7 +58,7 @@ from .evaluate import Evaluator, loss
 from .ledger import Ledger, Statistic, Test
 from .reconstruct import PINNED, load_table
 from .record import COLUMN_NAMES, COLUMNS as COLUMN_SPECS
-from .search import Search
+from .search import REACHES, Search, below
 
 #: Independent chains; fixed, so the sample does not depend on ``--jobs``.
 CHAINS = 8
@@ -175,7 +175,7 @@ def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: in
             candidate = search.space.update(table, state, moved)
             saved = search.fast.carry(candidate, search.space.shown_by(moved))
             affected = sorted({i for c, _, _ in move for i in search.claims_of[c]})
-            if all(v == 0 for v in search._losses(candidate, affected).values()):
+            if search._all_met(candidate, affected):
                 table, accepted = candidate, accepted + 1
             else:
                 for column, patients, old in reversed(undo):
@@ -200,19 +200,19 @@ def _propose(search: Search, state, columns: list[str], rng: np.random.Generator
     space = search.space
     kind = rng.random()
     if kind < 0.2:
-        claim = int(rng.integers(len(search.claims)))
+        claim = below(rng, len(search.claims))
         return search._exchange(state, claim)
-    column = columns[rng.integers(len(columns))]
+    column = columns[below(rng, len(columns))]
     grid, n = space.grids[column], len(space.grids[column].values)
-    i = int(rng.integers(space.size))
+    i = below(rng, space.size)
     if kind < 0.45:
-        j = int(rng.integers(space.size))
+        j = below(rng, space.size)
         return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
     if grid.numeric and kind < 0.75:
-        reach = int(rng.choice([1, 2, 5, 15, 50]))
-        new = int(np.clip(state[column][i] + rng.integers(-reach, reach + 1), 0, n - 1))
+        reach = REACHES[below(rng, len(REACHES))]
+        new = min(max(int(state[column][i]) + below(rng, 2 * reach + 1) - reach, 0), n - 1)
         return [(column, [i], [new])]
-    return [(column, [i], [int(rng.integers(n))])]
+    return [(column, [i], [below(rng, n)])]
 
 
 def draw(study: str, n: int, seed: int = 0, jobs: int = 1, thin: int = 50, burn: int = 2000,

@@ -20,8 +20,12 @@ days) between a patient of its subgroup and another of the same group. Only
 the claims that read a column whose value changed, for a patient of their
 population before or after the move, are evaluated again, the masks of
 expressions over unchanged columns are kept (:meth:`Evaluator.carry`), and
-only the visible columns a move can alter are built again (:meth:`Space.update`). Days
-stay inside their ledger domains. A state of zero loss is checked once more
+only the visible columns a move can alter are built again (:meth:`Space.update`). A move
+is accepted by the Metropolis rule, with its random threshold drawn first:
+the claims it may have changed are computed unmet first, then cheapest
+first, and the move is refused as soon as their rise can no longer stay
+under the threshold, so that most refused moves compute only a claim or
+two. Days stay inside their ledger domains. A state of zero loss is checked once more
 with the book's own evaluators (lifelines, scipy) before it is accepted.
 
 For a given ledger, seed and pinned environment the search is deterministic:
@@ -47,6 +51,23 @@ from .errors import CartError
 from .evaluate import Evaluator, loss, matches
 from .ledger import Claim, Domain, Ledger, Statistic, expand_names
 from .record import COLUMN_BY_NAME
+
+
+#: How far a "nearby value" move reaches, in grid steps.
+REACHES = (1, 2, 5, 15, 50)
+
+
+def below(rng: np.random.Generator, n: int) -> int:
+    """A uniform random integer in ``[0, n)``.
+
+    One float draw: a third of the cost of ``rng.integers(n)`` for a single
+    value, and the search draws several on every move.
+
+    >>> rng = np.random.default_rng(0)
+    >>> sorted({below(rng, 3) for _ in range(100)})
+    [0, 1, 2]
+    """
+    return int(rng.random() * n)
 
 
 class SearchError(CartError):
@@ -328,6 +349,9 @@ class Search:
     #: How moves are chosen: aimed at an unmet claim, directed, an exchange,
     #: and a swap within the group.
     FOCUSED, DIRECTED, EXCHANGE, SAME_GROUP = 0.85, 0.35, 0.15, 0.5
+    #: Objectives that cost more than a count to compute.
+    COST = {Statistic.median: 2, Statistic.range: 2, Statistic.km_median: 3,
+            Statistic.exact_ci: 3, Statistic.p_value: 4, Statistic.no_difference: 4}
 
     def __init__(self, ledger: Ledger, seed: int = 0, max_moves: int = 2_000_000,
                  time_budget: float = 600.0, progress: bool = False,
@@ -360,6 +384,9 @@ class Search:
         self.reads_of += [{col} for col, _, _ in self.bounded]
         self.population_of = [c.adopted.population for c in self.claims]
         self.population_of += [None for _ in self.bounded]
+        # A rough cost of computing each objective, to compute cheap ones first.
+        self.cost = [self.COST.get(c.adopted.statistic, 1) for c in self.claims]
+        self.cost += [0 for _ in self.bounded]
         self.claims_of: dict[str, list[int]] = {col: [] for col in self.space.columns}
         for i, cols in enumerate(self.columns_of):
             for col in cols:
@@ -411,6 +438,28 @@ class Search:
     def _losses(self, table: Table, which) -> dict[int, float]:
         return {i: self._loss(i, table) for i in which}
 
+    def _all_met(self, table: Table, which) -> bool:
+        """Whether every objective of ``which`` is met, cheapest computed first."""
+        return all(self._loss(i, table) == 0 for i in sorted(which, key=self.cost.__getitem__))
+
+    def _losses_within(self, table: Table, which: list[int], losses: dict[int, float],
+                       limit: float) -> dict[int, float] | None:
+        """The new losses of ``which``; None once their rise must reach ``limit``.
+
+        Unmet objectives come first (only they can fall), then the met ones,
+        cheapest first: a met objective that breaks ends the computation.
+        """
+        order = sorted(which, key=lambda i: (losses[i] == 0, self.cost[i]))
+        can_fall = sum(losses[i] for i in order)
+        rise, out = 0.0, {}
+        for i in order:
+            new = out[i] = self._loss(i, table)
+            rise += new - losses[i]
+            can_fall -= losses[i]
+            if rise - can_fall >= limit:
+                return None
+        return out
+
     def _stale(self, table: Table, candidate: Table, affected: list[int], shown: set[str],
                patients: list[int]) -> tuple[list[int], tuple]:
         """The objectives whose loss a move may have changed; makes ``candidate`` current.
@@ -441,7 +490,7 @@ class Search:
         rng, space = self.rng, self.space
         focused = bool(unsatisfied) and rng.random() < self.FOCUSED
         if focused:
-            target = unsatisfied[rng.integers(len(unsatisfied))]
+            target = unsatisfied[below(rng, len(unsatisfied))]
             if target >= len(self.claims):
                 move = self._into_domain(state, target - len(self.claims))
                 if move is not None:
@@ -457,36 +506,36 @@ class Search:
                     return exchange
         unsatisfied = [i for i in unsatisfied if i < len(self.claims)]
         if focused:
-            claim = unsatisfied[rng.integers(len(unsatisfied))]
+            claim = unsatisfied[below(rng, len(unsatisfied))]
             options = sorted(self.columns_of[claim])
-            column = options[rng.integers(len(options))] if options else \
-                space.columns[rng.integers(len(space.columns))]
+            column = options[below(rng, len(options))] if options else \
+                space.columns[below(rng, len(space.columns))]
         else:
-            column = space.columns[rng.integers(len(space.columns))]
+            column = space.columns[below(rng, len(space.columns))]
         grid, current = space.grids[column], state[column]
         n = len(grid.values)
-        i = int(rng.integers(space.size))
+        i = below(rng, space.size)
         if unsatisfied and rng.random() < 0.7:
             # A patient the unmet claim is about, where it is about some.
             members = np.flatnonzero(self.fast.mask(self.claims[claim].adopted.population,
                                                     self._table)) if focused else []
             if len(members):
-                i = int(members[rng.integers(len(members))])
+                i = int(members[below(rng, len(members))])
         kind = rng.random()
         if kind < 0.25 or (column == "group" and self._groups_settled):
             # Swap two patients' values. Once the first stage has settled the
             # group sizes, groups only swap: a size change can only be undone.
-            j = int(rng.integers(space.size))
+            j = below(rng, space.size)
             if column != "group" and rng.random() < self.SAME_GROUP:
                 # Within the group, a swap leaves the group's own counts as they are.
                 mates = np.flatnonzero(state["group"] == state["group"][i])
-                j = int(mates[rng.integers(len(mates))])
+                j = int(mates[below(rng, len(mates))])
             return [(column, [i, j], [int(current[j]), int(current[i])])]
         if grid.numeric and kind < 0.7:                   # a nearby value
-            reach = int(rng.choice([1, 2, 5, 15, 50]))
-            new = int(np.clip(current[i] + rng.integers(-reach, reach + 1), 0, n - 1))
+            reach = REACHES[below(rng, len(REACHES))]
+            new = min(max(int(current[i]) + below(rng, 2 * reach + 1) - reach, 0), n - 1)
             return [(column, [i], [new])]
-        return [(column, [i], [int(rng.integers(n))])]    # any value
+        return [(column, [i], [below(rng, n)])]    # any value
 
     def _into_domain(self, state, which: int):
         """A move that brings one day back into its ledger domain.
@@ -502,7 +551,7 @@ class Search:
         wrong = np.flatnonzero((values < low) | (values > high))
         if not len(wrong):
             return None
-        i = int(wrong[rng.integers(len(wrong))])
+        i = int(wrong[below(rng, len(wrong))])
         drawn = space.grids[column].values[state[column]]
         branch = rng.random()
         if branch < 0.2 and flag in space.grids:
@@ -511,11 +560,11 @@ class Search:
             grid = space.grids[column].values
             options = np.flatnonzero(grid <= self._table["last_contact_day"][i])
             if len(options):
-                return [(column, [i], [int(options[rng.integers(len(options))])])]
+                return [(column, [i], [int(options[below(rng, len(options))])])]
         options = np.flatnonzero(space.grids["last_contact_day"].values >= drawn[i])
         if not len(options):
             return None
-        return [("last_contact_day", [i], [int(options[rng.integers(len(options))])])]
+        return [("last_contact_day", [i], [int(options[below(rng, len(options))])])]
 
     def _exchange(self, state, claim: int):
         """Swap what a claim counts or measures between a patient it is about and one it is not.
@@ -532,11 +581,11 @@ class Search:
         members = np.flatnonzero(inside)
         if not len(members) or inside.all():
             return None
-        i = int(members[rng.integers(len(members))])
+        i = int(members[below(rng, len(members))])
         others = np.flatnonzero(~inside & (state["group"] == state["group"][i]))
         if not len(others):
             return None
-        j = int(others[rng.integers(len(others))])
+        j = int(others[below(rng, len(others))])
         return [(c, [i, j], [int(state[c][j]), int(state[c][i])]) for c in columns]
 
     def _rank_move(self, state, claim: int, column: str, members: np.ndarray):
@@ -558,7 +607,7 @@ class Search:
                  and not low <= values_now.get(role, math.nan) < high]
         if not wrong:
             return None
-        role, goal, low, high = wrong[rng.integers(len(wrong))]
+        role, goal, low, high = wrong[below(rng, len(wrong))]
         computed = values_now[role] * reading.scale if math.isfinite(values_now[role]) else math.inf
         values = self._table[column]
         too_high = computed >= high * reading.scale
@@ -568,18 +617,18 @@ class Search:
             side = members[values[members] > goal] if too_high else members[values[members] < goal]
         if not len(side):
             return None
-        i = int(side[rng.integers(len(side))])
+        i = int(side[below(rng, len(side))])
         outside = np.ones(space.size, dtype=bool)
         outside[members] = False
         fits = np.flatnonzero(outside & ((values <= goal) if too_high else (values >= goal)))
         if len(fits) and rng.random() < 0.5:
-            j = int(fits[rng.integers(len(fits))])
+            j = int(fits[below(rng, len(fits))])
             return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
         grid = space.grids[column].values
         options = np.flatnonzero(grid <= goal) if too_high else np.flatnonzero(grid >= goal)
         if not len(options):
             return None
-        return [(column, [i], [int(options[rng.integers(len(options))])])]
+        return [(column, [i], [int(options[below(rng, len(options))])])]
 
     def _directed(self, state, claim: int):
         """A move aimed at one unmet claim, or None if none applies.
@@ -601,21 +650,21 @@ class Search:
                 counted = counted & self.fast.mask(reading.event, self._table)
             breaking = np.flatnonzero(counted & ~self.fast.mask(reading.each, self._table))
             if len(breaking):
-                i = int(breaking[rng.integers(len(breaking))])
+                i = int(breaking[below(rng, len(breaking))])
                 own = [a for a in atoms(reading.each, self.ledger) if a[0] in space.grids]
                 if reading.event and rng.random() < 0.3:
                     own = [a for a in atoms(reading.event, self.ledger) if a[0] in space.grids]
                     if own:
-                        col, op, value = own[rng.integers(len(own))]
+                        col, op, value = own[below(rng, len(own))]
                         options = space.indices(col, op, value, satisfy=False)
                         if len(options):
-                            return [(col, [i], [int(options[rng.integers(len(options))])])]
+                            return [(col, [i], [int(options[below(rng, len(options))])])]
                     return None
                 changes = []
                 for col, op, value in own:
                     options = space.indices(col, op, value)
                     if len(options) and not (options == state[col][i]).any():
-                        changes.append((col, [i], [int(options[rng.integers(len(options))])]))
+                        changes.append((col, [i], [int(options[below(rng, len(options))])]))
                 return changes or None
         if targets and rng.random() < 0.5:
             if not len(members):
@@ -623,8 +672,8 @@ class Search:
             numbers = self.claims[claim].numbers()
             if {"median", "min", "max"} & set(numbers) and rng.random() < 0.5:
                 return self._rank_move(state, claim, column, members)
-            i = int(members[rng.integers(len(members))])
-            goal = targets[rng.integers(len(targets))]
+            i = int(members[below(rng, len(members))])
+            goal = targets[below(rng, len(targets))]
             grid = space.grids[column].values
             return [(column, [i], [int(np.argmin(np.abs(grid - goal)))])]
         if not (population or event):
@@ -639,17 +688,17 @@ class Search:
             np.arange(space.size)
         if not len(pool):
             pool = np.arange(space.size)
-        i = int(pool[rng.integers(len(pool))])
+        i = int(pool[below(rng, len(pool))])
         changes = []
         for col, op, value in meet:                   # patient i meets these atoms
             options = space.indices(col, op, value)
             if len(options) and not (options == state[col][i]).any():
-                changes.append((col, [i], [int(options[rng.integers(len(options))])]))
+                changes.append((col, [i], [int(options[below(rng, len(options))])]))
         if miss:                                      # and misses one of these
-            col, op, value = miss[rng.integers(len(miss))]
+            col, op, value = miss[below(rng, len(miss))]
             options = space.indices(col, op, value, satisfy=False)
             if len(options):
-                changes.append((col, [i], [int(options[rng.integers(len(options))])]))
+                changes.append((col, [i], [int(options[below(rng, len(options))])]))
         return changes or None
 
     def run(self) -> Result:
@@ -735,10 +784,17 @@ class Search:
             patients = sorted({p for _, ps, _ in move for p in ps})
             shown = self.space.changed(table, candidate, self.space.shown_by(moved), patients)
             stale, saved = self._stale(table, candidate, affected, shown, patients)
-            changed = {i: losses[i] for i in affected}    # the same sum, in the same order
-            changed.update(self._losses(candidate, stale))
-            delta = sum(changed.values()) - sum(losses[i] for i in changed)
-            if delta <= 0 or self.rng.random() < math.exp(-delta / temperature):
+            # Metropolis: accept when the loss rises by less than -T log(u).
+            # Drawing u first lets a move be refused as soon as the claims
+            # computed so far rise by more than the rest could fall.
+            draw = self.rng.random()
+            limit = -temperature * math.log(draw) if draw > 0 else math.inf
+            fresh = self._losses_within(candidate, stale, losses, limit)
+            if fresh is not None:
+                changed = {i: losses[i] for i in affected}    # the same sum, in the same order
+                changed.update(fresh)
+                delta = sum(changed.values()) - sum(losses[i] for i in changed)
+            if fresh is not None and delta < limit:
                 table, total = candidate, total + delta
                 losses.update(changed)
                 unsatisfied = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from cart_lib import cli, ledger as L, paths, schema
 from cart_lib.errors import CartError
 from cart_lib.evaluate import Evaluator
 from cart_lib.reconstruct import conflicting_claims, load_frame, load_table, reconstruct, write
+from cart_lib.sample import state_of
 from cart_lib.search import Search, SearchError
 
 STUDIES = ["hu2019", "zhang2020"]
@@ -110,6 +112,39 @@ def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, wri
     assert err[0].startswith("error: toy: no cohort found")
     assert "cannot all hold: cr, cr_again" in err[0] and "Nothing was written" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_a_move_is_refused_early_only_when_computing_every_claim_would_refuse_it(study):
+    # Search._losses_within stops once a move's rise in loss must reach the Metropolis
+    # threshold; it must never stop on a move that the full computation would accept, and
+    # when it does not stop it must give the full computation's losses.
+    search = Search(L.load(study), seed=0)
+    space, rng = search.space, np.random.default_rng(2)
+    state = state_of(search, load_table(study))          # every claim met, then drifting
+    table = space.table(state)
+    losses = search._losses(table, range(len(search.columns_of)))
+    columns = [c for c in space.columns if c != "group"]
+    stopped = 0
+    for _ in range(300):
+        column = columns[int(rng.integers(len(columns)))]
+        trial = {k: v.copy() for k, v in state.items()}
+        trial[column][int(rng.integers(space.size))] = rng.integers(len(space.grids[column].values))
+        candidate = space.table(trial)
+        which = search.claims_of[column]
+        full = search._losses(candidate, which)
+        delta = sum(full.values()) - sum(losses[i] for i in which)
+        for limit in (0.05, 0.5, 2.0, math.inf):
+            within = search._losses_within(candidate, which, losses, limit)
+            if within is None:
+                stopped += 1
+                assert delta >= limit - 1e-9, (column, limit, delta)
+            else:
+                assert within == {i: full[i] for i in within} and within.keys() == set(which)
+        if rng.random() < 0.3:                            # drift, so that some claims are unmet
+            state, table = trial, candidate
+            losses.update(full)
+    assert stopped > 100
 
 
 @pytest.mark.parametrize("study", STUDIES)
