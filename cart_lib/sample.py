@@ -58,7 +58,7 @@ from .evaluate import Evaluator, loss
 from .ledger import Ledger, Statistic, Test
 from .reconstruct import PINNED, load_table
 from .record import COLUMN_NAMES, COLUMNS as COLUMN_SPECS
-from .search import REACHES, Search, below
+from .search import Search, below, nearby, pick
 
 #: Independent chains; fixed, so the sample does not depend on ``--jobs``.
 CHAINS = 8
@@ -202,16 +202,14 @@ def _propose(search: Search, state, columns: list[str], rng: np.random.Generator
     if kind < 0.2:
         claim = below(rng, len(search.claims))
         return search._exchange(state, claim)
-    column = columns[below(rng, len(columns))]
+    column = pick(rng, columns)
     grid, n = space.grids[column], len(space.grids[column].values)
     i = below(rng, space.size)
     if kind < 0.45:
         j = below(rng, space.size)
         return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
     if grid.numeric and kind < 0.75:
-        reach = REACHES[below(rng, len(REACHES))]
-        new = min(max(int(state[column][i]) + below(rng, 2 * reach + 1) - reach, 0), n - 1)
-        return [(column, [i], [new])]
+        return [(column, [i], [nearby(rng, int(state[column][i]), n)])]
     return [(column, [i], [below(rng, n)])]
 
 

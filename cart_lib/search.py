@@ -70,6 +70,17 @@ def below(rng: np.random.Generator, n: int) -> int:
     return int(rng.random() * n)
 
 
+def pick(rng: np.random.Generator, items):
+    """One of ``items`` (a sequence or an array), uniformly at random."""
+    return items[below(rng, len(items))]
+
+
+def nearby(rng: np.random.Generator, index: int, n: int) -> int:
+    """A grid index up to :data:`REACHES` steps from ``index``, kept inside ``[0, n)``."""
+    reach = pick(rng, REACHES)
+    return min(max(index + below(rng, 2 * reach + 1) - reach, 0), n - 1)
+
+
 class SearchError(CartError):
     """No cohort satisfying every claim was found; names the claims that conflict."""
 
@@ -490,7 +501,7 @@ class Search:
         rng, space = self.rng, self.space
         focused = bool(unsatisfied) and rng.random() < self.FOCUSED
         if focused:
-            target = unsatisfied[below(rng, len(unsatisfied))]
+            target = pick(rng, unsatisfied)
             if target >= len(self.claims):
                 move = self._into_domain(state, target - len(self.claims))
                 if move is not None:
@@ -506,12 +517,12 @@ class Search:
                     return exchange
         unsatisfied = [i for i in unsatisfied if i < len(self.claims)]
         if focused:
-            claim = unsatisfied[below(rng, len(unsatisfied))]
+            claim = pick(rng, unsatisfied)
             options = sorted(self.columns_of[claim])
-            column = options[below(rng, len(options))] if options else \
-                space.columns[below(rng, len(space.columns))]
+            column = pick(rng, options) if options else \
+                pick(rng, space.columns)
         else:
-            column = space.columns[below(rng, len(space.columns))]
+            column = pick(rng, space.columns)
         grid, current = space.grids[column], state[column]
         n = len(grid.values)
         i = below(rng, space.size)
@@ -520,7 +531,7 @@ class Search:
             members = np.flatnonzero(self.fast.mask(self.claims[claim].adopted.population,
                                                     self._table)) if focused else []
             if len(members):
-                i = int(members[below(rng, len(members))])
+                i = int(pick(rng, members))
         kind = rng.random()
         if kind < 0.25 or (column == "group" and self._groups_settled):
             # Swap two patients' values. Once the first stage has settled the
@@ -529,12 +540,10 @@ class Search:
             if column != "group" and rng.random() < self.SAME_GROUP:
                 # Within the group, a swap leaves the group's own counts as they are.
                 mates = np.flatnonzero(state["group"] == state["group"][i])
-                j = int(mates[below(rng, len(mates))])
+                j = int(pick(rng, mates))
             return [(column, [i, j], [int(current[j]), int(current[i])])]
         if grid.numeric and kind < 0.7:                   # a nearby value
-            reach = REACHES[below(rng, len(REACHES))]
-            new = min(max(int(current[i]) + below(rng, 2 * reach + 1) - reach, 0), n - 1)
-            return [(column, [i], [new])]
+            return [(column, [i], [nearby(rng, int(current[i]), n)])]
         return [(column, [i], [below(rng, n)])]    # any value
 
     def _into_domain(self, state, which: int):
@@ -551,7 +560,7 @@ class Search:
         wrong = np.flatnonzero((values < low) | (values > high))
         if not len(wrong):
             return None
-        i = int(wrong[below(rng, len(wrong))])
+        i = int(pick(rng, wrong))
         drawn = space.grids[column].values[state[column]]
         branch = rng.random()
         if branch < 0.2 and flag in space.grids:
@@ -560,11 +569,11 @@ class Search:
             grid = space.grids[column].values
             options = np.flatnonzero(grid <= self._table["last_contact_day"][i])
             if len(options):
-                return [(column, [i], [int(options[below(rng, len(options))])])]
+                return [(column, [i], [int(pick(rng, options))])]
         options = np.flatnonzero(space.grids["last_contact_day"].values >= drawn[i])
         if not len(options):
             return None
-        return [("last_contact_day", [i], [int(options[below(rng, len(options))])])]
+        return [("last_contact_day", [i], [int(pick(rng, options))])]
 
     def _exchange(self, state, claim: int):
         """Swap what a claim counts or measures between a patient it is about and one it is not.
@@ -581,11 +590,11 @@ class Search:
         members = np.flatnonzero(inside)
         if not len(members) or inside.all():
             return None
-        i = int(members[below(rng, len(members))])
+        i = int(pick(rng, members))
         others = np.flatnonzero(~inside & (state["group"] == state["group"][i]))
         if not len(others):
             return None
-        j = int(others[below(rng, len(others))])
+        j = int(pick(rng, others))
         return [(c, [i, j], [int(state[c][j]), int(state[c][i])]) for c in columns]
 
     def _rank_move(self, state, claim: int, column: str, members: np.ndarray):
@@ -607,7 +616,7 @@ class Search:
                  and not low <= values_now.get(role, math.nan) < high]
         if not wrong:
             return None
-        role, goal, low, high = wrong[below(rng, len(wrong))]
+        role, goal, low, high = pick(rng, wrong)
         computed = values_now[role] * reading.scale if math.isfinite(values_now[role]) else math.inf
         values = self._table[column]
         too_high = computed >= high * reading.scale
@@ -617,18 +626,18 @@ class Search:
             side = members[values[members] > goal] if too_high else members[values[members] < goal]
         if not len(side):
             return None
-        i = int(side[below(rng, len(side))])
+        i = int(pick(rng, side))
         outside = np.ones(space.size, dtype=bool)
         outside[members] = False
         fits = np.flatnonzero(outside & ((values <= goal) if too_high else (values >= goal)))
         if len(fits) and rng.random() < 0.5:
-            j = int(fits[below(rng, len(fits))])
+            j = int(pick(rng, fits))
             return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
         grid = space.grids[column].values
         options = np.flatnonzero(grid <= goal) if too_high else np.flatnonzero(grid >= goal)
         if not len(options):
             return None
-        return [(column, [i], [int(options[below(rng, len(options))])])]
+        return [(column, [i], [int(pick(rng, options))])]
 
     def _directed(self, state, claim: int):
         """A move aimed at one unmet claim, or None if none applies.
@@ -650,21 +659,21 @@ class Search:
                 counted = counted & self.fast.mask(reading.event, self._table)
             breaking = np.flatnonzero(counted & ~self.fast.mask(reading.each, self._table))
             if len(breaking):
-                i = int(breaking[below(rng, len(breaking))])
+                i = int(pick(rng, breaking))
                 own = [a for a in atoms(reading.each, self.ledger) if a[0] in space.grids]
                 if reading.event and rng.random() < 0.3:
                     own = [a for a in atoms(reading.event, self.ledger) if a[0] in space.grids]
                     if own:
-                        col, op, value = own[below(rng, len(own))]
+                        col, op, value = pick(rng, own)
                         options = space.indices(col, op, value, satisfy=False)
                         if len(options):
-                            return [(col, [i], [int(options[below(rng, len(options))])])]
+                            return [(col, [i], [int(pick(rng, options))])]
                     return None
                 changes = []
                 for col, op, value in own:
                     options = space.indices(col, op, value)
                     if len(options) and not (options == state[col][i]).any():
-                        changes.append((col, [i], [int(options[below(rng, len(options))])]))
+                        changes.append((col, [i], [int(pick(rng, options))]))
                 return changes or None
         if targets and rng.random() < 0.5:
             if not len(members):
@@ -672,8 +681,8 @@ class Search:
             numbers = self.claims[claim].numbers()
             if {"median", "min", "max"} & set(numbers) and rng.random() < 0.5:
                 return self._rank_move(state, claim, column, members)
-            i = int(members[below(rng, len(members))])
-            goal = targets[below(rng, len(targets))]
+            i = int(pick(rng, members))
+            goal = pick(rng, targets)
             grid = space.grids[column].values
             return [(column, [i], [int(np.argmin(np.abs(grid - goal)))])]
         if not (population or event):
@@ -688,17 +697,17 @@ class Search:
             np.arange(space.size)
         if not len(pool):
             pool = np.arange(space.size)
-        i = int(pool[below(rng, len(pool))])
+        i = int(pick(rng, pool))
         changes = []
         for col, op, value in meet:                   # patient i meets these atoms
             options = space.indices(col, op, value)
             if len(options) and not (options == state[col][i]).any():
-                changes.append((col, [i], [int(options[below(rng, len(options))])]))
+                changes.append((col, [i], [int(pick(rng, options))]))
         if miss:                                      # and misses one of these
-            col, op, value = miss[below(rng, len(miss))]
+            col, op, value = pick(rng, miss)
             options = space.indices(col, op, value, satisfy=False)
             if len(options):
-                changes.append((col, [i], [int(options[below(rng, len(options))])]))
+                changes.append((col, [i], [int(pick(rng, options))]))
         return changes or None
 
     def run(self) -> Result:
