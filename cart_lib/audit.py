@@ -653,7 +653,8 @@ class ReadingVerdict:
     feasible_set: int | None = None   #: configurations inversion admits, where it applies
 
 
-def reading_verdicts(ledger: Ledger, table=None, evaluator=None) -> list[ReadingVerdict]:
+def reading_verdicts(ledger: Ledger, table=None, evaluator=None,
+                     searched: Mapping[tuple[str, str], dict] | None = None) -> list[ReadingVerdict]:
     """For every reading of every ambiguous claim: can it hold, and what shows it.
 
     Parameters
@@ -664,6 +665,10 @@ def reading_verdicts(ledger: Ledger, table=None, evaluator=None) -> list[Reading
         matches is thereby shown feasible together with the other figures.
     evaluator : Evaluator, optional
         The evaluator for ``table``.
+    searched : mapping, optional
+        Searches with an alternative reading adopted
+        (:func:`cart_lib.reconstruct.load_readings`), by (claim, reading):
+        they decide what no check and no cohort decides.
     """
     facts = CountFacts(ledger)
     out = []
@@ -691,6 +696,18 @@ def reading_verdicts(ledger: Ledger, table=None, evaluator=None) -> list[Reading
                 v.reason = f"{len(admitted)} configuration(s) of {where} fit"
             else:
                 v.reason = "no check decides it; a search with this reading adopted would"
+            search = (searched or {}).get((claim.id, reading.id))
+            if search is not None and v.verdict in ("not decided", "feasible on its own"):
+                if search["found"]:
+                    v.verdict = "feasible"
+                    v.reason = (f"a search with this reading adopted found a cohort that matches "
+                                f"every other figure and obeys every timeline rule and stated "
+                                f"fact (seed {search['seed']}, {search['moves']:,} moves)")
+                else:
+                    v.verdict = "not found"
+                    v.reason = (f"no cohort matching it with every other figure, rule and fact "
+                                f"was found within {search['moves']:,} moves; not proven "
+                                f"infeasible")
             out.append(v)
     return out
 

@@ -14,6 +14,14 @@ invert
 sample
     Draw many distinct cohorts that satisfy every claim (a Markov chain from
     the committed cohort); write them under ``data/samples/``.
+readings
+    For each alternative reading no check decides, search a cohort that
+    matches it with every other figure, rule and fact; write what was found
+    under ``data/derived/``.
+plausibility
+    List every timeline rule and stated fact with the patients of the
+    committed cohort (or of every sampled cohort) that break it; exit status
+    1 if any does.
 
 Bad input ends in one message on stderr naming the file, the claim or row,
 and the rule broken, with exit status 2; nothing is written.
@@ -136,6 +144,47 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_readings(args: argparse.Namespace) -> int:
+    from .reconstruct import search_readings, write_readings
+
+    studies = [args.study] if args.study else paths.studies()
+    for study in studies:
+        _known(study)
+        record = search_readings(study, seed=args.seed, max_moves=args.max_moves)
+        path = write_readings(record, args.out)
+        if not args.quiet:
+            found = sum(r["found"] for r in record["readings"])
+            print(f"{study}: {len(record['readings'])} open reading(s) searched, a cohort found "
+                  f"for {found}; wrote {_show(path)}")
+    return 0
+
+
+def _cmd_plausibility(args: argparse.Namespace) -> int:
+    from . import ledger as ledger_mod
+    from .plausibility import report
+    from .reconstruct import load_table
+
+    studies = [args.study] if args.study else paths.studies()
+    broken = 0
+    for study in studies:
+        _known(study)
+        led = ledger_mod.load(study)
+        if args.sample:
+            from .sample import load_tables
+            tables, what = load_tables(study), "sampled cohorts"
+        else:
+            tables, what = [load_table(study, rules=False)], "committed cohort"
+        rows = report(led, tables)
+        print(f"{study}: {len(rows)} rules and facts checked on the {what} "
+              f"({len(tables)} cohort{'s' if len(tables) != 1 else ''})")
+        shown = rows.assign(kind=rows["kind"], rule=rows["rule"].str.slice(0, 60))
+        _print_table(shown.to_dict("records"), ["kind", "rule", "breaking", "patients"])
+        broken += int((rows["breaking"] > 0).sum())
+    if broken:
+        print(f"{broken} rule(s) broken", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def _known(study: str) -> None:
     if study not in paths.studies():
         raise CartError(f"no ledger for study {study!r}: known studies are "
@@ -176,6 +225,21 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, help="folder to write to (default data/samples)")
     sample.add_argument("--quiet", action="store_true", help="no progress or summary")
     sample.set_defaults(func=_cmd_sample)
+    readings = sub.add_parser("readings",
+                              help="search under each alternative reading no check decides")
+    readings.add_argument("--study", help="one study slug (default: all)")
+    readings.add_argument("--seed", type=int, default=0, help="seed of the searches (default 0)")
+    readings.add_argument("--max-moves", type=int, default=None,
+                          help="moves each search may take (default: READING_MOVES)")
+    readings.add_argument("--out", type=Path, help="folder to write to (default data/derived)")
+    readings.add_argument("--quiet", action="store_true", help="no summary")
+    readings.set_defaults(func=_cmd_readings)
+    plaus = sub.add_parser("plausibility",
+                           help="every timeline rule and stated fact, with the patients breaking it")
+    plaus.add_argument("--study", help="one study slug (default: all)")
+    plaus.add_argument("--sample", action="store_true",
+                       help="check every cohort of the committed sample instead")
+    plaus.set_defaults(func=_cmd_plausibility)
     return parser
 
 

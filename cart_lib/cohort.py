@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .record import COLUMN_BY_NAME, COLUMN_NAMES, DAY_COLUMNS, NEEDS_FLAG
+from .record import COLUMN_BY_NAME, COLUMN_NAMES, DAY_OF, NEEDS_FLAG
 
 Table = dict[str, np.ndarray]
 
@@ -51,9 +51,10 @@ def normalize(table: Table, only: set[str] | None = None) -> Table:
     """Apply the record's consistency rules in place and return the table.
 
     A flag that is empty or false empties the values that need it; a dead
-    patient is not lost to follow-up; an event day later than last contact is
-    brought back to it, so every day in a row is at most ``last_contact_day``
-    (last contact, the day of death for the dead, leads the timeline).
+    patient is not lost to follow-up; an event whose day comes after last
+    contact, or on or after the day of death, was not observed: its flag
+    becomes false and its day empty. So every day in a row is at most
+    ``last_contact_day``, and a dead patient's events come before death.
 
     With ``only``, apply just the rules that set one of those columns (the
     others must already hold; the search uses this after a move).
@@ -72,12 +73,16 @@ def normalize(table: Table, only: set[str] | None = None) -> Table:
         lost = table["lost_to_followup"]
         lost[(table["death"] == 1.0) & ~np.isnan(lost)] = 0.0
     last = table["last_contact_day"]
-    for column in DAY_COLUMNS:
-        if only is not None and column not in only:
+    dead = table["death"] == 1.0
+    for column, flag in DAY_OF.items():
+        if only is not None and column not in only and flag not in only:
             continue
         day = table[column]
-        later = day > last                      # false where either is empty (nan)
-        day[later] = last[later]
+        # False where either is empty (nan): an event with no day keeps its flag.
+        unseen = (day > last) | (dead & (day >= last))
+        if unseen.any():
+            table[flag][unseen] = 0.0
+            day[unseen] = np.nan
     return table
 
 

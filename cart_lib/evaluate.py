@@ -222,18 +222,24 @@ class Evaluator:
         steps = statistics.km_steps(time, event)
         median = statistics.km_median_of_steps(*steps) if self.fast else \
             statistics.km_median(time, event)
+        # A curve that sits flat at exactly one half has no single median:
+        # lifelines takes the time it reaches one half, R's survival package
+        # the midpoint of the flat stretch. A match may not rest on either.
+        flat = int(_flat_at_half(*steps))
         out = Computed({"median": median / reading.scale, "min": float(time.min()) / reading.scale,
-                        "max": float(time.max()) / reading.scale}, 0,
-                        f"n = {len(time)}, events = {int(event.sum())}")
+                        "max": float(time.max()) / reading.scale}, flat,
+                        f"n = {len(time)}, events = {int(event.sum())}"
+                        + (", flat at one half" if flat else ""))
         out.curve = steps
         return out
 
-    def _two_groups(self, claim, reading, table) -> tuple[float, int, str, dict]:
+    def _two_groups(self, claim, reading, table) -> tuple[float, int, int, str, dict]:
+        """p, whether the direction is wrong, values tied across groups (when forbidden), note, shape."""
         population = self.mask(reading.population, table)
         first = population & self.mask(reading.groups[0], table)
         second = population & self.mask(reading.groups[1], table)
         test = reading.test
-        wrong_way, shape = 0, {}
+        wrong_way, tied, shape = 0, 0, {}
         if test in inversion.TWO_BY_TWO:
             event = self.mask(reading.event, table)
             a, n1 = int((first & event).sum()), int(first.sum())
@@ -252,25 +258,33 @@ class Evaluator:
             if reading.direction and len(x) and len(y):
                 higher = u > len(x) * len(y) / 2
                 wrong_way = int(higher != (reading.direction == "first_higher"))
-            note = f"U = {u:g}, n = {len(x)} vs {len(y)}"
+            tied = 0 if reading.ties == "allowed" else int(np.isin(x, y).sum())
+            note = f"U = {u:g}, n = {len(x)} vs {len(y)}" + \
+                (f", {tied} value(s) tied across the groups" if tied else "")
             shape = {"u": u, "sizes": (len(x), len(y))}
         else:
             time, event = self._endpoint(reading.endpoint.value, table)
             fn = statistics.logrank_p_fast if self.fast else statistics.logrank_p
             if first.sum() and second.sum():
                 p = fn(time[first], event[first], time[second], event[second])
+                if reading.direction:
+                    # The first group's event rate is the higher when it has more
+                    # events than expected under equal hazards.
+                    excess = statistics.logrank_observed_minus_expected(
+                        time[first], event[first], time[second], event[second])
+                    wrong_way = int((excess > 0) != (reading.direction == "first_higher"))
             else:
                 p = math.nan
             note = f"n = {int(first.sum())} vs {int(second.sum())}"
-        return p, wrong_way, note, shape
+        return p, wrong_way, tied, note, shape
 
     def _p_value(self, claim, reading, table) -> Computed:
-        p, wrong_way, note, shape = self._two_groups(claim, reading, table)
-        return Computed({"p": p}, wrong_way, note, **shape)
+        p, wrong_way, tied, note, shape = self._two_groups(claim, reading, table)
+        return Computed({"p": p}, wrong_way + tied, note, **shape)
 
     def _no_difference(self, claim, reading, table) -> Computed:
-        p, _, note, shape = self._two_groups(claim, reading, table)
-        return Computed({"p": p}, int(not p >= ALPHA), note, **shape)
+        p, _, tied, note, shape = self._two_groups(claim, reading, table)
+        return Computed({"p": p}, int(not p >= ALPHA) + tied, note, **shape)
 
     def _day(self, claim, reading, table) -> Computed:
         population = self.mask(reading.population, table)
@@ -311,7 +325,7 @@ class Evaluator:
                        table: cohort_mod.Table) -> ReadingResult:
         """Evaluate one reading of a claim."""
         computed = self.compute(claim, reading, table)
-        return ReadingResult(reading, computed, matches(claim, computed),
+        return ReadingResult(reading, computed, matches(claim, computed, reading),
                              reproduced_text(claim, reading, computed))
 
     def claim_result(self, claim: Claim, table: cohort_mod.Table) -> ClaimResult:
@@ -327,19 +341,37 @@ class Evaluator:
 
 # ---------------------------------------------------------------- judging
 
-def matches(claim: Claim, computed: Computed) -> bool:
-    """Whether a computed figure prints as the claim's figure, with nothing violated."""
+def matches(claim: Claim, computed: Computed, reading: Reading | None = None) -> bool:
+    """Whether a computed figure prints as the claim's figure, with nothing violated.
+
+    The figure must print so under every rounding convention (it may not lie
+    on a rounding tie) unless the reading (the adopted one by default) names
+    the convention the counts force on it.
+    """
     if computed.violations:
         return False
+    convention = (reading or claim.adopted).rounding
     numbers = claim.numbers()
     for role in claim.reads:
         if role == "bound":
             continue
         value = computed.values.get(role, math.nan)
         if not math.isfinite(value) or not printed.rounds_to(value, numbers[role].value,
-                                                              claim.precision[role]):
+                                                              claim.precision[role], convention):
             return False
     return True
+
+
+def _flat_at_half(times: np.ndarray, at_risk: np.ndarray, events: np.ndarray) -> bool:
+    """Whether a Kaplan-Meier curve, given by its steps, sits at exactly one half somewhere.
+
+    >>> _flat_at_half(*statistics.km_steps([1., 2., 3., 4.], [True, True, False, True]))
+    True
+    >>> _flat_at_half(*statistics.km_steps([1., 2., 3.], [True, True, True]))
+    False
+    """
+    survival = np.cumprod(1.0 - events / at_risk)
+    return bool(np.any(np.abs(survival - 0.5) < 1e-12))
 
 
 def loss(claim: Claim, computed: Computed) -> float:
@@ -359,13 +391,14 @@ def loss(claim: Claim, computed: Computed) -> float:
     over a study's claims.
     """
     total = float(computed.violations)
+    convention = claim.adopted.rounding
     for role, target, step, low, high in claim.targets:
         value = computed.values.get(role, math.nan)
         margin = 1e-9 * max(1.0, abs(high))
         if low + margin < value < high - margin:
             continue                      # well inside: printed.rounds_to says so too
         if role == "median" and computed.curve is not None:
-            if printed.rounds_to(value, target, step):
+            if printed.rounds_to(value, target, step, convention):
                 continue
             # A Kaplan-Meier median is the time its curve first falls to one
             # half: grade by how far the curve is from crossing one half inside
@@ -377,7 +410,7 @@ def loss(claim: Claim, computed: Computed) -> float:
         if not math.isfinite(value):
             total += 20.0
             continue
-        if printed.rounds_to(value, target, step):
+        if printed.rounds_to(value, target, step, convention):
             continue
         gap = low - value if value < low else value - high
         if role in ("count", "denominator"):
@@ -390,25 +423,30 @@ def loss(claim: Claim, computed: Computed) -> float:
         else:
             scale = max(step, 0.02 * abs(target), 0.5)
             if computed.sample is not None and role in ("median", "min", "max"):
-                total += 1.0 + _values_to_move(computed.sample, role, low, high) \
+                total += 1.0 + _values_to_move(computed.sample, role, low, high,
+                                               convention is None) \
                     + gap / (gap + 10.0 * scale)
             else:
                 total += 1.0 + 4.0 * gap / (gap + 4.0 * scale)
             continue
         total += 1.0 + gap / scale
-    if claim.adopted.statistic is Statistic.no_difference and computed.violations:
-        p = computed.values.get("p", math.nan)
+    p = computed.values.get("p", math.nan)
+    if claim.adopted.statistic is Statistic.no_difference and not p >= ALPHA:
         total += 20.0 if not math.isfinite(p) else abs(math.log(max(p, 1e-12)) - math.log(ALPHA))
     return total
 
 
-def _values_to_move(values: np.ndarray, role: str, low: float, high: float) -> int:
+def _values_to_move(values: np.ndarray, role: str, low: float, high: float,
+                    open_low: bool = False) -> int:
     """How many values must change for their median, minimum or maximum to lie in [low, high).
 
-    Exact for the minimum, the maximum and the median of an odd count; for an
-    even count, where the median averages two values, a close estimate (at least 1).
+    With ``open_low`` the interval is ``(low, high)``: a value on the tie at
+    ``low`` must move too. Exact for the minimum, the maximum and the median
+    of an odd count; for an even count, where the median averages two
+    values, a close estimate (at least 1).
     """
-    below, above = int((values < low).sum()), int((values >= high).sum())
+    below = int((values <= low).sum() if open_low else (values < low).sum())
+    above = int((values >= high).sum())
     n = len(values)
     if role == "min":
         return below if below else 1          # raise every value below, or lower one

@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from . import expressions, paths, printed
 from .errors import LedgerError
-from .record import COLUMN_BY_NAME, COLUMN_NAMES, DAYS_PER_MONTH
+from .record import (COLUMN_BY_NAME, COLUMN_NAMES, DAYS_PER_MONTH, TIMELINE_RULE_IDS, Rule,
+                     timeline_rules)
 
 #: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -102,6 +103,26 @@ TEST_INPUT = {
     Test.logrank: "endpoint",
 }
 UNITS = {"days": 1.0, "months": DAYS_PER_MONTH, "years": 365.25}
+#: Fields a reading may give beyond the required ones, by statistic: the
+#: fields its computation reads. Any other field is refused when the ledger
+#: loads, so that no field is accepted and then ignored.
+OPTIONAL: dict[Statistic, set[str]] = {
+    Statistic.count: {"event", "each", "rounding"},
+    Statistic.exact_ci: {"each", "rounding"},
+    Statistic.median: {"unit", "rounding"},
+    Statistic.range: {"unit", "rounding"},
+    Statistic.km_median: {"unit", "rounding"},
+    Statistic.p_value: {"event", "variable", "endpoint", "direction", "ties", "unit",
+                        "rounding"},
+    Statistic.no_difference: {"event", "variable", "endpoint", "ties", "unit"},
+    Statistic.day: {"each", "unit", "rounding"},
+    Statistic.bound: {"unit"},
+    Statistic.definition: {"unit", "rounding"},
+}
+#: Fields every reading may give: its name, its kind and the reader's notes.
+_DESCRIPTIVE = {"id", "statistic", "method", "adopted", "literal", "why"}
+#: Rank tests, the only ones whose readings say whether ties are allowed.
+RANK_TESTS = {Test.mannwhitney_exact, Test.mannwhitney_asymptotic}
 
 
 class _Strict(BaseModel):
@@ -144,6 +165,16 @@ class Reading(_Strict):
         Which group the text says has the higher rate or values.
     comparator : {"<", "<=", ">", ">="}, optional
         For bounds: how each value relates to the printed bound.
+    ties : {"forbidden", "allowed"}
+        For rank tests: whether values may be tied across the compared
+        groups. Forbidden unless the reading says why they are allowed (for
+        example, grades); an exact p-value with ties is then computed by a
+        method exact under ties.
+    rounding : {"half-up", "half-even", "truncate"}, optional
+        The convention the figure needs to print as printed. Omitted, the
+        figure must print so under every convention: it may not lie on a
+        rounding tie. Give one only when the counts force the figure onto a
+        tie (say so in ``why``).
     defines : str, optional
         For definitions: the column or ledger variable whose window is printed.
     unit : {"days", "months", "years"}, optional
@@ -169,6 +200,8 @@ class Reading(_Strict):
     test: Test | None = None
     direction: Literal["first_higher", "first_lower"] | None = None
     comparator: Literal["<", "<=", ">", ">="] | None = None
+    ties: Literal["forbidden", "allowed"] = "forbidden"
+    rounding: Literal["half-up", "half-even", "truncate"] | None = None
     defines: str | None = None
     unit: Literal["days", "months", "years"] | None = None
     method: str | None = None
@@ -252,13 +285,15 @@ class Claim(_Strict):
     @cached_property
     def targets(self) -> tuple[tuple[str, float, float, float, float], ...]:
         """Each role read but ``bound``: (role, printed value, step, low, high) of its rounding interval."""
+        convention = self.adopted.rounding
         return tuple((role, tok.value, self.precision[role],
-                      *printed.interval(tok.value, self.precision[role]))
+                      *printed.interval(tok.value, self.precision[role], convention))
                      for role, tok in self.numbers().items() if role != "bound")
 
     def holds_for(self) -> dict[str, tuple[float, float]]:
         """For each role, the interval of true values that print as printed."""
-        return {role: printed.rounding_interval(tok.value, self.precision[role])
+        return {role: printed.rounding_interval(tok.value, self.precision[role],
+                                                self.adopted.rounding)
                 for role, tok in self.numbers().items()}
 
 
@@ -340,12 +375,57 @@ class Rules(_Strict):
         event: ``assessment``, at the end of the response window (the window
         of ``cr_d30``) or at death or last contact if earlier; ``day0``, at
         infusion.
+    earliest_assessment_day : int
+        The first day after infusion at which a remission can be assessed:
+        a patient last seen before it cannot be in remission, and a relapse
+        or a transplant in remission comes after it.
+    waive : dict of str to str
+        Timeline rules of the record (:data:`cart_lib.record.TIMELINE_RULE_IDS`)
+        this study's adopted readings do not follow, each with the reason.
     why : str
-        Why the study's figures imply this rule.
+        Why the study's figures imply these rules.
     """
 
     lfs_non_responder: Literal["assessment", "day0"] = "assessment"
+    earliest_assessment_day: int = Field(ge=0)
+    waive: dict[str, str] = {}
     why: str
+
+
+class Fact(_Strict):
+    """A fact the study's text states in words rather than numbers, held like a claim.
+
+    Every patient of ``population`` satisfies ``holds`` (for example, the
+    patients bridged to a transplant were in remission).
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, unique among the study's claims and facts.
+    sentence : str
+        The words of the text the fact rests on, quoted.
+    locator : Locator
+        Where they were printed.
+    says : str
+        The fact in the book's own words.
+    population : str
+        Expression: the patients the fact is about.
+    holds : str
+        Expression each of them satisfies.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    sentence: str = Field(min_length=1)
+    locator: Locator
+    says: str = Field(min_length=1)
+    population: str
+    holds: str
+
+    def rule(self) -> Rule:
+        """The fact as a rule of the cohort (:class:`cart_lib.record.Rule`)."""
+        names = sorted(expressions.names(self.holds))
+        return Rule(self.id, self.says, self.population, self.holds,
+                    names[0] if names else "patient_id", source="fact")
 
 
 class NotClaim(_Strict):
@@ -398,6 +478,7 @@ class Ledger(_Strict):
     variables: dict[str, Variable] = {}
     not_claims: list[NotClaim] = []
     slips: list[Slip] = []
+    facts: list[Fact] = []
     claims: list[Claim] = Field(min_length=1)
     path: Path | None = None
     sha256: str | None = None
@@ -412,6 +493,21 @@ class Ledger(_Strict):
     def compiler(self) -> expressions.Compiler:
         """An expression compiler that knows this study's variables."""
         return expressions.Compiler({k: v.expr for k, v in self.variables.items() if v.expr})
+
+    def recorded(self) -> set[str]:
+        """The record columns this study fills: those it searches and those its groups fix."""
+        fixed = {c for attrs in self.groups.values() for c in attrs}
+        return {"study", "patient_id", "group"} | fixed | set(self.record)
+
+    def cohort_rules(self) -> tuple[Rule, ...]:
+        """What every cohort of the study obeys besides its claims: the facts the text states,
+        and the record's timeline rules less those waived and those about a column the study
+        does not record (a day never recorded constrains nothing)."""
+        recorded = self.recorded()
+        timeline = [r for r in timeline_rules(self.rules.earliest_assessment_day,
+                                              tuple(self.rules.waive))
+                    if expressions.names(r.population) | expressions.names(r.holds) <= recorded]
+        return (*timeline, *(f.rule() for f in self.facts))
 
 
 # --------------------------------------------------------------------------- checks
@@ -465,9 +561,20 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
         if extra:
             fail("reads", f"statistic '{r.statistic.value}' cannot read {sorted(extra)}; "
                           f"it reads {sorted(ROLES[r.statistic]) or 'no number'}")
+        allowed = set(REQUIRED[r.statistic]) | OPTIONAL[r.statistic] | _DESCRIPTIVE
+        for name in sorted(r.model_fields_set - allowed):
+            fail(f"{prefix}.{name}", f"statistic '{r.statistic.value}' does not use '{name}'; "
+                                     f"a field the library does not evaluate is refused")
         if r.test is not None and getattr(r, TEST_INPUT[r.test]) is None:
             fail(f"{prefix}.{TEST_INPUT[r.test]}",
                  f"test '{r.test.value}' compares a(n) {TEST_INPUT[r.test]}; give one")
+        if r.test is not None:
+            for name in sorted({"event", "variable", "endpoint"} - {TEST_INPUT[r.test]}):
+                if getattr(r, name) is not None:
+                    fail(f"{prefix}.{name}", f"test '{r.test.value}' compares a(n) "
+                                             f"{TEST_INPUT[r.test]}, not a(n) {name}")
+        if "ties" in r.model_fields_set and r.test not in RANK_TESTS:
+            fail(f"{prefix}.ties", "only a rank test's reading says whether ties are allowed")
         if r.statistic in (Statistic.count, Statistic.exact_ci, Statistic.median, Statistic.range,
                            Statistic.day) and r.groups:
             fail(f"{prefix}.groups", f"statistic '{r.statistic.value}' takes one population, "
@@ -519,6 +626,23 @@ def check_ledger(ledger: Ledger, file: str) -> None:
         seen.add(claim.id)
     if ledger.size_claim not in seen:
         raise LedgerError(file, None, "size_claim", f"names no claim: {ledger.size_claim!r}")
+    for i, fact in enumerate(ledger.facts):
+        if fact.id in seen:
+            raise LedgerError(file, fact.id, f"facts[{i}].id", "a fact's id repeats a claim's "
+                                                                "or another fact's")
+        seen.add(fact.id)
+        for field in ("population", "holds"):
+            try:
+                unknown = sorted(expressions.names(getattr(fact, field)) - _known_names(ledger))
+            except expressions.ExpressionError as exc:
+                raise LedgerError(file, fact.id, f"facts[{i}].{field}", str(exc)) from None
+            if unknown:
+                raise LedgerError(file, fact.id, f"facts[{i}].{field}",
+                                  f"unknown column(s) {unknown}")
+    for name in ledger.rules.waive:
+        if name not in TIMELINE_RULE_IDS:
+            raise LedgerError(file, None, f"rules.waive.{name}",
+                              f"not a timeline rule of the record ({', '.join(TIMELINE_RULE_IDS)})")
     for i, slip in enumerate(ledger.slips):
         if slip.claim is not None and slip.claim not in seen:
             raise LedgerError(file, slip.claim, f"slips[{i}].claim",

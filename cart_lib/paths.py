@@ -9,6 +9,7 @@ DATA = ROOT / "data"
 CLAIMS = DATA / "claims"
 COHORTS = DATA / "cohorts"
 SAMPLES = DATA / "samples"
+DERIVED = DATA / "derived"
 CHAPTERS = ROOT / "chapters"
 
 

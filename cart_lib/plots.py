@@ -219,9 +219,14 @@ def grade_counts(frame: pd.DataFrame, column: str, by: str, order: Sequence[str]
 
 #: Marks of the swimmer plot: event column -> (marker, label).
 SWIMMER_MARKS = {
-    "second_hsct_day": ("^", "second transplant"),
+    "hsct_after_car_day": ("^", "transplant after CAR-T"),
     "relapse_day": ("X", "relapse"),
 }
+
+
+def _true(value) -> bool:
+    """A flag of the record: true only when given and true (empty counts as not true)."""
+    return bool(pd.notna(value) and value)
 
 
 def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
@@ -229,8 +234,8 @@ def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
     """One bar per patient from infusion to last contact, with the events on it.
 
     A bar is coloured by the patient's group, drawn solid for a patient in
-    remission within the response window and hatched otherwise. Marks: second
-    transplant, relapse, death (a black square, with the cause), an arrow for
+    remission within the response window and hatched otherwise. Marks: a
+    transplant after CAR-T, relapse, death (a black square, with the cause), an arrow for
     a patient alive at last contact, and an open circle for one lost to
     follow-up.
 
@@ -250,7 +255,7 @@ def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
     span = float(frame["last_contact_day"].max())
     for row, (_, p) in zip(y, frame.iterrows()):
         colour = palette.get(p["group"], NEUTRAL)
-        remission = bool(p["cr_d30"])
+        remission = _true(p["cr_d30"])
         ax.barh(row, max(float(p["last_contact_day"]), span * 0.004), height=0.7, color=colour,
                 alpha=1.0 if remission else 0.35, hatch=None if remission else "///",
                 edgecolor=colour, lw=0.5)
@@ -258,11 +263,11 @@ def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
             if pd.notna(p[column]):
                 ax.plot(p[column], row, marker, color="black", ms=5.5, mfc="white", mew=1)
         end = float(p["last_contact_day"])
-        if p["death"]:
+        if _true(p["death"]):
             ax.plot(end, row, "s", color="black", ms=5)
             ax.annotate(str(p["death_cause"]), (end, row), xytext=(6, 0),
                         textcoords="offset points", va="center", fontsize=7)
-        elif p["lost_to_followup"]:
+        elif _true(p["lost_to_followup"]):
             ax.plot(end, row, "o", color="black", ms=5.5, mfc="white")
         else:
             ax.annotate("", (end + span * 0.035, row), (end, row),

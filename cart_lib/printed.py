@@ -169,20 +169,38 @@ def decimals_of(step: float) -> int | None:
     return -exponent.exponent
 
 
-def rounding_interval(value: float, step: float) -> tuple[float, float]:
-    """Half-open interval of true values that round to ``value`` at ``step``.
+#: Rounding conventions a reading may name; None (the default) names none.
+CONVENTIONS = ("half-up", "half-even", "truncate")
+
+
+def rounding_interval(value: float, step: float, convention: str | None = None) -> tuple[float, float]:
+    """Interval of true values that print as ``value`` at ``step``.
+
+    Rounding (any convention but truncation) gives the interval centred on
+    ``value``; which of its ends belong to it is decided by :func:`rounds_to`.
+    Truncation gives ``[value, value + step)``.
 
     Examples
     --------
     >>> rounding_interval(96.4, 0.1)
     (96.35, 96.45)
+    >>> rounding_interval(23.07, 0.01, "truncate")
+    (23.07, 23.08)
     """
+    if convention == "truncate":
+        return value, float(Decimal(str(value)) + Decimal(str(step)))
     half = Decimal(str(step)) / 2
     return float(Decimal(str(value)) - half), float(Decimal(str(value)) + half)
 
 
-def rounds_to(true: float, value: float, step: float) -> bool:
-    """Whether ``true`` prints as ``value`` at resolution ``step`` (round half up).
+def rounds_to(true: float, value: float, step: float, convention: str | None = None) -> bool:
+    """Whether ``true`` prints as ``value`` at resolution ``step``.
+
+    With no ``convention`` the figure must print so under every rounding
+    convention: a value exactly on a rounding tie (0.5 at a step of 1) does
+    not match, since half up and half to even (R's ``sprintf``, Python's
+    ``round``) print it differently. ``"half-up"`` and ``"half-even"`` decide
+    a tie their way; ``"truncate"`` cuts the digits off.
 
     Decimal arithmetic decides values within a hair of the interval's edges,
     so binary floating point never moves a value across one.
@@ -191,18 +209,29 @@ def rounds_to(true: float, value: float, step: float) -> bool:
     --------
     >>> rounds_to(27 / 28 * 100, 96.4, 0.1), rounds_to(25 / 27 * 100, 89.3, 0.1)
     (True, False)
+    >>> rounds_to(0.5, 1, 1), rounds_to(0.5, 1, 1, "half-up"), rounds_to(0.5, 0, 1, "half-even")
+    (False, True, True)
+    >>> rounds_to(3 / 13 * 100, 23.07, 0.01), rounds_to(3 / 13 * 100, 23.07, 0.01, "truncate")
+    (False, True)
     """
-    low, high = interval(value, step)
+    low, high = interval(value, step, convention)
     margin = 1e-9 * max(1.0, abs(high))
     if low + margin < true < high - margin:
         return True
     if true < low - margin or true > high + margin:
         return False
-    t = Decimal(repr(float(true)))
-    return Decimal(str(low)) <= t < Decimal(str(high))
+    t, lo, hi = Decimal(repr(float(true))), Decimal(str(low)), Decimal(str(high))
+    if lo < t < hi:
+        return True
+    if convention == "truncate" or convention == "half-up":
+        return lo <= t < hi
+    if convention == "half-even":
+        even = (Decimal(str(value)) / Decimal(str(step))) % 2 == 0
+        return even and lo <= t <= hi
+    return False
 
 
 @lru_cache(maxsize=None)
-def interval(value: float, step: float) -> tuple[float, float]:
+def interval(value: float, step: float, convention: str | None = None) -> tuple[float, float]:
     """:func:`rounding_interval`, memoised: the search asks for the same few intervals ~10^6 times."""
-    return rounding_interval(value, step)
+    return rounding_interval(value, step, convention)

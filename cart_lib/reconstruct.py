@@ -12,6 +12,7 @@ that cannot hold together.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from . import __version__, paths, schema
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
 from .errors import CartError
-from .search import Result, Search, SearchError
+from .search import ATTEMPT_MOVES, Result, Search, SearchError
 
 #: Packages whose versions can change a reconstructed cohort.
 PINNED = ("numpy", "scipy", "pandas", "lifelines", "statsmodels")
@@ -91,7 +92,8 @@ def reconstruct(study: str, seed: int = 0, time_budget: float = 600.0,
     frame = canonical(result.table, led)
     frame = schema.validate(frame, led.study, list(led.groups),
                             {k: v.dtype for k, v in led.columns.items()},
-                            source=f"reconstructed {study}")
+                            source=f"reconstructed {study}", rules=led.cohort_rules(),
+                            compiler=led.compiler())
     return Reconstruction(study, seed, frame, result, led)
 
 
@@ -111,20 +113,26 @@ def write(rec: Reconstruction, folder: Path = paths.COHORTS) -> tuple[Path, Path
     return csv_path, prov_path
 
 
-def load_frame(study: str) -> pd.DataFrame:
-    """Read and validate the committed cohort of ``study``."""
+def load_frame(study: str, rules: bool = True) -> pd.DataFrame:
+    """Read and validate the committed cohort of ``study``.
+
+    With ``rules=False`` the timeline rules and stated facts are not checked
+    (the plausibility report lists their breaches instead of stopping at the first).
+    """
     led = ledger_mod.load(study)
     path = paths.cohort_path(study)
     if not path.exists():
         raise CartError(f"{path.relative_to(paths.ROOT)}: no cohort yet; "
                         f"run 'python -m cart_lib reconstruct --study {study}' or 'make data'")
     return schema.read_cohort(path, led.study, list(led.groups),
-                              {k: v.dtype for k, v in led.columns.items()})
+                              {k: v.dtype for k, v in led.columns.items()},
+                              rules=led.cohort_rules() if rules else (),
+                              compiler=led.compiler())
 
 
-def load_table(study: str) -> cohort_mod.Table:
-    """The committed cohort of ``study`` as a table for the evaluators."""
-    return cohort_mod.from_frame(load_frame(study))
+def load_table(study: str, rules: bool = True) -> cohort_mod.Table:
+    """The committed cohort of ``study`` as a table for the evaluators (see :func:`load_frame`)."""
+    return cohort_mod.from_frame(load_frame(study, rules))
 
 
 def conflicting_claims(led: ledger_mod.Ledger, unmet: list[str], seed: int = 0,
@@ -170,3 +178,99 @@ def conflicting_claims(led: ledger_mod.Ledger, unmet: list[str], seed: int = 0,
         if trial and not satisfiable(trial):
             core = trial
     return core, True
+
+
+# ------------------------------------------------------------------ undecided readings
+
+#: Moves a search with an alternative reading adopted may take before it is
+#: reported as not found (a move count, not a time, so the result repeats).
+READING_MOVES = 300_000
+READINGS_NOTICE = ("Searches for reconstructed cohorts under alternative readings of printed "
+                   "figures; a cohort found shows a reading can hold, none found proves nothing.")
+#: Verdicts of :func:`cart_lib.audit.reading_verdicts` that a search can still decide.
+OPEN_VERDICTS = ("not decided", "feasible on its own")
+
+
+def with_reading(claim: ledger_mod.Claim, reading_id: str) -> ledger_mod.Claim:
+    """The claim with another of its readings adopted."""
+    data = claim.model_dump()
+    data["readings"] = [dict(r, adopted=r["id"] == reading_id) for r in data["readings"]]
+    return ledger_mod.Claim.model_validate(data)
+
+
+def open_readings(led: ledger_mod.Ledger, table: cohort_mod.Table) -> list[tuple[str, str]]:
+    """(claim, reading) of every alternative reading that no check or cohort decides yet."""
+    from .audit import reading_verdicts
+    from .evaluate import Evaluator
+
+    return [(v.claim, v.reading) for v in reading_verdicts(led, table, Evaluator(led))
+            if not v.adopted and v.verdict in OPEN_VERDICTS]
+
+
+def search_readings(study: str, seed: int = 0, max_moves: int | None = None) -> dict:
+    """Search, for each open alternative reading, a cohort matching it and every other figure.
+
+    Each search adopts the alternative in place of the claim's adopted
+    reading, keeps every other claim, timeline rule and stated fact, and
+    stops after ``max_moves`` moves. A cohort found shows the reading can
+    hold with everything else; none found within the moves proves nothing.
+
+    Returns
+    -------
+    dict
+        The record written to ``data/derived/<study>.readings.json``: for each
+        reading searched, whether a cohort was found and in how many moves.
+    """
+    led = ledger_mod.load(study)
+    max_moves = READING_MOVES if max_moves is None else max_moves
+    results = []
+    for claim_id, reading_id in open_readings(led, load_table(study)):
+        claims = [with_reading(c, reading_id) if c.id == claim_id else c for c in led.claims]
+        search = Search(led, seed=seed, claims=claims, max_moves=max_moves,
+                        time_budget=math.inf, attempt_moves=ATTEMPT_MOVES)
+        try:
+            found = search.run()
+        except SearchError as exc:
+            results.append({"claim": claim_id, "reading": reading_id, "found": False,
+                            "moves": max_moves, "unmet": exc.claims})
+        else:
+            results.append({"claim": claim_id, "reading": reading_id, "found": True,
+                            "moves": found.iterations})
+    return {"study": study, "notice": READINGS_NOTICE, "seed": seed, "max_moves": max_moves,
+            "ledger_sha256": led.sha256, "start_cohort_sha256": _sha256(paths.cohort_path(study)),
+            "cart_lib": __version__,
+            "packages": {name: metadata.version(name) for name in PINNED},
+            "readings": results}
+
+
+def readings_path(study: str) -> Path:
+    """Where the searches of a study's open readings are written."""
+    return paths.DERIVED / f"{study}.readings.json"
+
+
+def write_readings(record: dict, folder: Path | None = None) -> Path:
+    """Write the record of :func:`search_readings` (atomically)."""
+    folder = paths.DERIVED if folder is None else Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{record['study']}.readings.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_readings(study: str) -> dict[tuple[str, str], dict]:
+    """The committed searches of a study's open readings, by (claim, reading); empty if none."""
+    path = readings_path(study)
+    if not path.exists():
+        return {}
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record["ledger_sha256"] != ledger_mod.load(study).sha256:
+        raise CartError(f"{path.relative_to(paths.ROOT)}: searched under another version of "
+                        f"the ledger; run 'make data'")
+    return {(r["claim"], r["reading"]): r | {"seed": record["seed"]} for r in record["readings"]}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -66,8 +66,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("cgvhd_at_collection", "bool", "chronic GVHD when T cells were collected"),
     Column("peak_expansion", "float", "peak CAR transgene copies per microgram genomic DNA",
            bounds=(0, 1e9)),
-    Column("second_hsct", "bool", "bridged to a (further) allogeneic transplant"),
-    Column("second_hsct_day", "int", "day of that transplant", bounds=(0, 10_000)),
+    Column("hsct_after_car", "bool",
+           "allogeneic transplant after CAR-T (a second one after a prior transplant, "
+           "else the first)"),
+    Column("hsct_after_car_day", "int", "day of that transplant", bounds=(0, 10_000)),
     Column("relapse", "bool", "relapse after CR"),
     Column("relapse_day", "int", "day of relapse", bounds=(0, 10_000)),
     Column("death", "bool", "died"),
@@ -90,13 +92,13 @@ NEEDS_FLAG: tuple[tuple[str, str, str], ...] = (
     ("mrd_negative", "cr_d30", "empty"),
     ("relapse", "cr_d30", "false"),        # no relapse without a remission
     ("relapse_day", "relapse", "empty"),
-    ("second_hsct_day", "second_hsct", "empty"),
+    ("hsct_after_car_day", "hsct_after_car", "empty"),
     ("death_cause", "death", "empty"),
     ("agvhd_site", "agvhd", "empty"),
 )
 #: Day columns: required where their event happened (the endpoints need
 #: them), and never after ``last_contact_day``.
-DAY_OF: dict[str, str] = {"relapse_day": "relapse", "second_hsct_day": "second_hsct"}
+DAY_OF: dict[str, str] = {"relapse_day": "relapse", "hsct_after_car_day": "hsct_after_car"}
 DAY_COLUMNS: tuple[str, ...] = tuple(DAY_OF)
 
 
@@ -104,3 +106,113 @@ def flag_rule(column: str, flag: str, otherwise: str) -> str:
     """The rule text of one ``NEEDS_FLAG`` entry, as error messages print it."""
     return (f"{column} is true only when {flag} is true" if otherwise == "false"
             else f"{column} is empty unless {flag} is true")
+
+
+# ------------------------------------------------------------------ timeline rules
+
+@dataclass(frozen=True)
+class Rule:
+    """A statement about every patient of a cohort: each patient of ``population`` satisfies ``holds``.
+
+    The record's timeline rules (:func:`timeline_rules`) and a ledger's stated
+    facts (:class:`cart_lib.ledger.Fact`) take this one form, so the cohort
+    schema, the search, the sampler and the plausibility report read them
+    alike. Both expressions are in the ledger's expression language
+    (:mod:`cart_lib.expressions`), where a comparison with an empty value is
+    false.
+
+    Parameters
+    ----------
+    id : str
+        A name, unique among a study's rules and facts.
+    says : str
+        The rule in words, as error messages and the book print it.
+    population : str
+        Expression: the patients the rule is about.
+    holds : str
+        Expression every one of them satisfies.
+    column : str
+        The column an error message names.
+    source : str
+        ``record`` for a timeline rule of the patient record, ``fact`` for a
+        fact the study's text states in words.
+    """
+
+    id: str
+    says: str
+    population: str
+    holds: str
+    column: str
+    source: str = "record"
+
+
+#: Causes of death that are the leukaemia itself.
+DISEASE_DEATHS: tuple[str, ...] = ("relapse", "leukaemia", "progression")
+
+#: The timeline rules of the patient record, with ``{assessment_day}`` standing
+#: for a study's earliest response assessment (a ledger rule).
+_TIMELINE: tuple[Rule, ...] = (
+    Rule("remission_assessed",
+         "a remission only in a patient followed until it could be assessed "
+         "(last contact on or after day {assessment_day})",
+         "cr_d30", "last_contact_day >= {assessment_day}", "cr_d30"),
+    Rule("followed_until_assessment",
+         "a living patient, lost to follow-up or not, was followed at least until a response "
+         "could be assessed (day {assessment_day})",
+         "not death", "last_contact_day >= {assessment_day}", "last_contact_day"),
+    Rule("relapse_after_remission",
+         "a relapse only after a remission, once it could be assessed (after day {assessment_day})",
+         "relapse", "cr_d30 and relapse_day > {assessment_day}", "relapse_day"),
+    Rule("relapse_before_death", "a relapse comes before death, not on its day",
+         "relapse and death", "relapse_day < last_contact_day", "relapse_day"),
+    Rule("transplant_before_death",
+         "a transplant after CAR-T comes before death, not on its day",
+         "hsct_after_car and death", "hsct_after_car_day < last_contact_day",
+         "hsct_after_car_day"),
+    Rule("relapse_not_on_transplant_day",
+         "a relapse and a transplant after CAR-T fall on different days",
+         "relapse and hsct_after_car", "relapse_day != hsct_after_car_day", "relapse_day"),
+    Rule("transplant_in_remission",
+         "a transplant after CAR-T happens in remission (after day {assessment_day}) "
+         "and before any relapse",
+         "hsct_after_car",
+         "cr_d30 and hsct_after_car_day > {assessment_day} "
+         "and (not relapse or hsct_after_car_day < relapse_day)",
+         "hsct_after_car_day"),
+    Rule("disease_death_after_failure",
+         "a death from relapse, leukaemia or progression is in a patient who never reached "
+         "remission or who relapsed",
+         f"death and death_cause in {list(DISEASE_DEATHS)}", "not cr_d30 or relapse",
+         "death_cause"),
+    Rule("relapse_death_needs_relapse", "a death 'from relapse' needs a relapse",
+         "death and death_cause == 'relapse'", "relapse", "death_cause"),
+)
+#: Ids of the timeline rules, in order.
+TIMELINE_RULE_IDS: tuple[str, ...] = tuple(r.id for r in _TIMELINE)
+
+
+def timeline_rules(assessment_day: int, waived: tuple[str, ...] = ()) -> tuple[Rule, ...]:
+    """The record's timeline rules for a study whose earliest response assessment is ``assessment_day``.
+
+    Parameters
+    ----------
+    assessment_day : int
+        The earliest day after infusion at which a remission can be assessed.
+    waived : tuple of str
+        Rules the study's ledger waives (with its reason there).
+
+    Examples
+    --------
+    >>> rules = timeline_rules(14)
+    >>> rules[0].says
+    'a remission only in a patient followed until it could be assessed (last contact on or after day 14)'
+    >>> rules[0].holds
+    'last_contact_day >= 14'
+    >>> [r.id for r in timeline_rules(14, waived=("transplant_in_remission",))][-3:]
+    ['relapse_not_on_transplant_day', 'disease_death_after_failure', 'relapse_death_needs_relapse']
+    """
+    day = int(assessment_day)
+    return tuple(Rule(r.id, r.says.format(assessment_day=day),
+                      r.population.format(assessment_day=day), r.holds.format(assessment_day=day),
+                      r.column, r.source)
+                 for r in _TIMELINE if r.id not in waived)

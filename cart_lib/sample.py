@@ -12,8 +12,9 @@ number of chains (:data:`CHAINS`) starts from the committed cohort and makes
 random moves of the search (:mod:`cart_lib.search`): a new value for one
 patient's column, a swap of two patients' values, an exchange of what a
 claim counts between two patients of one group. A move is kept only if every
-claim still matches (the search's fast evaluators, plus the days inside their
-ledger domains); otherwise the chain stays where it is. After a burn-in of
+claim still matches (the search's fast evaluators) and every timeline rule and
+stated fact still holds (:mod:`cart_lib.plausibility`); otherwise the chain
+stays where it is. After a burn-in of
 ``burn`` moves, the chain offers a cohort every ``thin`` moves; a cohort is
 kept if it differs from every cohort the chain kept before and the book's
 own evaluators (lifelines, scipy) confirm the claims whose fast and exact

@@ -42,11 +42,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .errors import CartError
+from .expressions import Compiler
 from .record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, NEEDS_FLAG, Column,
-                     flag_rule)
+                     Rule, flag_rule)
 
-__all__ = ["CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort", "validate",
-           "write_cohort"]
+__all__ = ["CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort", "rule_violations",
+           "validate", "write_cohort"]
 
 #: The pandas nullable dtype each record dtype is read into.
 PANDAS_DTYPES: dict[str, str] = {"bool": "boolean", "int": "Int64", "float": "Float64",
@@ -393,8 +394,26 @@ def _rule_violations(typed: pd.DataFrame, study: str, groups: Iterable[str],
 # public API
 
 
+def rule_violations(typed: pd.DataFrame, rules: Sequence[Rule], compiler: Compiler | None,
+                    first_order: int = 0) -> list[_Violation]:
+    """One violation per patient and broken timeline rule or stated fact."""
+    if not rules:
+        return []
+    from .cohort import from_frame      # the evaluators' table: rules read what claims read
+    table = from_frame(typed.reset_index(drop=True))
+    compiler = compiler or Compiler()
+    found = []
+    for k, rule in enumerate(rules):
+        broken = compiler.mask(rule.population)(table) & ~compiler.mask(rule.holds)(table)
+        kind = "fact" if rule.source == "fact" else "rule"
+        found += [_Violation(int(i), rule.column, f"{rule.says} ({kind} {rule.id})", first_order + k)
+                  for i in np.flatnonzero(broken)]
+    return found
+
+
 def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
-             extra: dict[str, str] | None = None, source: str = "<cohort>") -> pd.DataFrame:
+             extra: dict[str, str] | None = None, source: str = "<cohort>",
+             rules: Sequence[Rule] = (), compiler: Compiler | None = None) -> pd.DataFrame:
     """Validate a cohort and return it with the record's nullable dtypes.
 
     Values may be given as Python or numpy scalars or as their CSV text (the
@@ -414,6 +433,12 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
         ``"int"`` or ``"float"``).
     source : str, optional
         What to call the cohort in an error message (the file name when read).
+    rules : sequence of Rule, optional
+        Timeline rules and stated facts every patient obeys
+        (:meth:`cart_lib.ledger.Ledger.cohort_rules`), checked once the
+        record's own rules hold.
+    compiler : Compiler, optional
+        Compiles the rules' expressions, knowing the study's variables.
 
     Returns
     -------
@@ -460,19 +485,21 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
 
     result = pd.DataFrame(typed, index=pd.RangeIndex(len(frame)))
     _raise_first(_rule_violations(result, study, groups, spec), source, labels)
+    _raise_first(rule_violations(result, rules, compiler), source, labels)
     result.index = frame.index
     return result
 
 
 def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
-                extra: dict[str, str] | None = None) -> pd.DataFrame:
+                extra: dict[str, str] | None = None, rules: Sequence[Rule] = (),
+                compiler: Compiler | None = None) -> pd.DataFrame:
     """Read a cohort CSV and validate it.
 
     Parameters
     ----------
     path : str or path-like
         The CSV file; it is named as given in any error message.
-    study, groups, extra
+    study, groups, extra, rules, compiler
         As for :func:`validate`.
 
     Returns
@@ -524,7 +551,8 @@ def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
                               f"{len(row)} fields where the header has {len(header)}",
                               row=i + 1)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    return validate(frame, study, groups, extra, source=source).reset_index(drop=True)
+    return validate(frame, study, groups, extra, source=source, rules=rules,
+                    compiler=compiler).reset_index(drop=True)
 
 
 def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -25,7 +25,8 @@ is accepted by the Metropolis rule, with its random threshold drawn first:
 the claims it may have changed are computed unmet first, then cheapest
 first, and the move is refused as soon as their rise can no longer stay
 under the threshold, so that most refused moves compute only a claim or
-two. Days stay inside their ledger domains. A state of zero loss is checked once more
+two. The record's timeline rules and the facts the text states are objectives
+like the claims (their loss: the patients who break them). A state of zero loss is checked once more
 with the book's own evaluators (lifelines, scipy) before it is accepted.
 
 For a given ledger, seed and pinned environment the search is deterministic:
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import ast
 import math
+from decimal import Decimal
 import sys
 import time
 from dataclasses import dataclass
@@ -46,7 +48,7 @@ import numpy as np
 from . import cohort as cohort_mod
 from . import expressions
 from .cohort import Table
-from .record import DAY_COLUMNS, NEEDS_FLAG
+from .record import DAY_OF, NEEDS_FLAG
 from .errors import CartError
 from .evaluate import Evaluator, loss, matches
 from .ledger import Claim, Domain, Ledger, Statistic, expand_names
@@ -79,6 +81,14 @@ def nearby(rng: np.random.Generator, index: int, n: int) -> int:
     """A grid index up to :data:`REACHES` steps from ``index``, kept inside ``[0, n)``."""
     reach = pick(rng, REACHES)
     return min(max(index + below(rng, 2 * reach + 1) - reach, 0), n - 1)
+
+
+#: A patient's course after infusion: what an exchange may swap whole between two patients.
+COURSE_COLUMNS = ("cr_d30", "mrd_negative", "relapse", "relapse_day", "hsct_after_car",
+                  "hsct_after_car_day", "death", "death_cause", "lost_to_followup",
+                  "last_contact_day")
+#: Moves one attempt may take before the search starts again from fresh values.
+ATTEMPT_MOVES = 45_000
 
 
 class SearchError(CartError):
@@ -123,6 +133,36 @@ def _grid(name: str, domain: Domain, dtype: str) -> Grid:
         count = int(round((domain.max - domain.min) / domain.step)) + 1
         steps = domain.min + domain.step * np.arange(count)
     return Grid(name, np.round(steps, 10), True, domain.where)
+
+
+def printed_steps(column: str, ledger: Ledger) -> list[float]:
+    """The precisions at which the study prints values of ``column`` itself (a median, minimum,
+    maximum or day of it, in days or the column's own unit)."""
+    steps = []
+    for claim in ledger.claims:
+        reading = claim.adopted
+        if reading.variable == column and reading.scale == 1.0:
+            steps += [claim.precision[role] for role in claim.reads
+                      if role in ("median", "min", "max", "value")]
+    return steps
+
+
+def _without_ties(grid: Grid, ledger: Ledger) -> Grid:
+    """The grid less the values on a rounding tie at the finest precision the column is printed at.
+
+    A value the search chooses freely must print the same under every
+    rounding convention (0.5 printed at a step of 1 is 1 rounding half up and
+    0 rounding half to even). At coarser precisions a median or range can
+    still land on a tie; the claim's own check refuses that
+    (:func:`cart_lib.printed.rounds_to`).
+    """
+    steps = printed_steps(grid.name, ledger)
+    if not grid.numeric or not steps:
+        return grid
+    finest = Decimal(str(min(steps)))
+    keep = [v for v in grid.values
+            if (Decimal(repr(float(v))) / finest) % 1 != Decimal("0.5")]
+    return Grid(grid.name, np.array(keep, dtype=float), True, grid.where)
 
 
 def atoms(text: str | None, ledger: Ledger) -> list[tuple[str, str, object]]:
@@ -187,7 +227,7 @@ class Space:
                                                      False, None)}
         for name, domain in ledger.record.items():
             dtype = COLUMN_BY_NAME[name].dtype if name in COLUMN_BY_NAME else self.extra[name]
-            self.grids[name] = _grid(name, domain, dtype)
+            self.grids[name] = _without_ties(_grid(name, domain, dtype), ledger)
         self.columns = list(self.grids)
         self.compiler = ledger.compiler()
         self._base = cohort_mod.empty(self.size, self.extra)
@@ -211,8 +251,13 @@ class Space:
         for column, flag, _ in NEEDS_FLAG:    # in rule order, so chains close
             deps[column] |= deps[flag]
         deps["lost_to_followup"] |= deps["death"]
-        for column in DAY_COLUMNS:
-            deps[column] |= deps["last_contact_day"]
+        for column, flag in DAY_OF.items():
+            # An event after last contact, or on or after death, is not observed:
+            # the flag and its day are built together.
+            both = deps[column] | deps[flag] | deps["last_contact_day"] | deps["death"]
+            deps[column] = deps[flag] = both
+        for column, flag, _ in NEEDS_FLAG:    # what depends on those flags, again
+            deps[column] |= deps[flag]
         return deps
 
     def claim_reads(self, claim: Claim) -> set[str]:
@@ -360,20 +405,21 @@ class Search:
     #: How moves are chosen: aimed at an unmet claim, directed, an exchange,
     #: and a swap within the group.
     FOCUSED, DIRECTED, EXCHANGE, SAME_GROUP = 0.85, 0.35, 0.15, 0.5
+    COURSE = 0.0
     #: Objectives that cost more than a count to compute.
     COST = {Statistic.median: 2, Statistic.range: 2, Statistic.km_median: 3,
             Statistic.exact_ci: 3, Statistic.p_value: 4, Statistic.no_difference: 4}
 
     def __init__(self, ledger: Ledger, seed: int = 0, max_moves: int = 2_000_000,
                  time_budget: float = 600.0, progress: bool = False,
-                 claims: list[Claim] | None = None, attempt_moves: int = 30_000):
+                 claims: list[Claim] | None = None, attempt_moves: int | None = None):
         self.ledger = ledger
         self.space = Space(ledger)
         self.rng = np.random.default_rng(seed)
         self.seed = seed
         self.max_moves = max_moves
         self.time_budget = time_budget
-        self.attempt_moves = attempt_moves
+        self.attempt_moves = ATTEMPT_MOVES if attempt_moves is None else attempt_moves
         self.progress = progress
         self.fast = Evaluator(ledger, fast=True)
         self.exact = Evaluator(ledger, fast=False)
@@ -382,26 +428,32 @@ class Search:
         self.columns_of = [self.space.claim_columns(c) for c in self.claims]
         self.atoms = [self._claim_atoms(c) for c in self.claims]
         self.outcomes = [self._outcome_columns(c) for c in self.claims]
-        # Besides the claims, the search keeps every day inside its ledger
-        # domain: the record brings an event day later than last contact back
-        # to it, which would otherwise give, say, a transplant on day 1.
-        # (Forbidding any such day outright made the search many times slower.)
-        self.bounded = [(col, self.ledger.record[col].min, self.ledger.record[col].max)
-                        for col in DAY_COLUMNS if col in self.ledger.record]
-        self.columns_of += [set(self.space.depends[col]) for col, _, _ in self.bounded]
+        # Besides the claims, every cohort obeys the record's timeline rules
+        # and the facts the text states (cart_lib.record.Rule): each is an
+        # objective whose loss is the number of patients breaking it.
+        self.rules = list(ledger.cohort_rules())
+        self.course = [c for c in COURSE_COLUMNS if c in self.space.grids]
+        rule_reads = [expand_names(expressions.names(r.population) | expressions.names(r.holds),
+                                   ledger) for r in self.rules]
+        self.columns_of += [set().union(*(self.space.depends.get(n, set()) for n in reads))
+                            for reads in rule_reads]
         # What each objective reads of the visible cohort, and the patients it
         # is about: a move that changes neither leaves its loss as it was.
-        self.reads_of = [self.space.claim_reads(c) for c in self.claims]
-        self.reads_of += [{col} for col, _, _ in self.bounded]
+        self.reads_of = [self.space.claim_reads(c) for c in self.claims] + rule_reads
         self.population_of = [c.adopted.population for c in self.claims]
-        self.population_of += [None for _ in self.bounded]
+        self.population_of += [None for _ in self.rules]
         # A rough cost of computing each objective, to compute cheap ones first.
         self.cost = [self.COST.get(c.adopted.statistic, 1) for c in self.claims]
-        self.cost += [0 for _ in self.bounded]
+        self.cost += [0 for _ in self.rules]
         self.claims_of: dict[str, list[int]] = {col: [] for col in self.space.columns}
         for i, cols in enumerate(self.columns_of):
             for col in cols:
                 self.claims_of[col].append(i)
+
+    def objective_name(self, i: int) -> str:
+        """A claim's id, or a rule's or fact's, as progress and errors print it."""
+        return self.claims[i].id if i < len(self.claims) else \
+            f"{self.rules[i - len(self.claims)].id} ({self.rules[i - len(self.claims)].source})"
 
     def _claim_atoms(self, claim: Claim):
         """For the directed moves: the searchable atoms of a claim's event, and its target values."""
@@ -439,12 +491,16 @@ class Search:
 
     # ------------------------------------------------------------------ core
     def _loss(self, i: int, table: Table) -> float:
-        """The loss of one objective: a claim, or a day column kept inside its domain."""
+        """The loss of one objective: a claim's, or the patients breaking a rule or fact."""
         if i < len(self.claims):
             claim = self.claims[i]
             return loss(claim, self.fast.compute(claim, claim.adopted, table))
-        column, low, high = self.bounded[i - len(self.claims)]
-        return float(np.count_nonzero((table[column] < low) | (table[column] > high)))
+        return float(np.count_nonzero(self._breaking(i, table)))
+
+    def _breaking(self, i: int, table: Table) -> np.ndarray:
+        """Mask of the patients who break rule or fact objective ``i``."""
+        rule = self.rules[i - len(self.claims)]
+        return self.fast.mask(rule.population, table) & ~self.fast.mask(rule.holds, table)
 
     def _losses(self, table: Table, which) -> dict[int, float]:
         return {i: self._loss(i, table) for i in which}
@@ -500,13 +556,11 @@ class Search:
         """Choose a move: a list of (column, patients, new grid indices)."""
         rng, space = self.rng, self.space
         focused = bool(unsatisfied) and rng.random() < self.FOCUSED
+        claim = None
         if focused:
             target = pick(rng, unsatisfied)
             if target >= len(self.claims):
-                move = self._into_domain(state, target - len(self.claims))
-                if move is not None:
-                    return move
-            unsatisfied = [i for i in unsatisfied if i < len(self.claims)] or [target]
+                return self._repair(state, target)
             if rng.random() < self.DIRECTED:
                 directed = self._directed(state, target)
                 if directed is not None:
@@ -515,23 +569,25 @@ class Search:
                 exchange = self._exchange(state, target)
                 if exchange is not None:
                     return exchange
-        unsatisfied = [i for i in unsatisfied if i < len(self.claims)]
-        if focused:
-            claim = pick(rng, unsatisfied)
+            claim = pick(rng, [i for i in unsatisfied if i < len(self.claims)])
             options = sorted(self.columns_of[claim])
-            column = pick(rng, options) if options else \
-                pick(rng, space.columns)
+            column = pick(rng, options) if options else pick(rng, space.columns)
         else:
             column = pick(rng, space.columns)
-        grid, current = space.grids[column], state[column]
-        n = len(grid.values)
         i = below(rng, space.size)
-        if unsatisfied and rng.random() < 0.7:
+        if claim is not None and rng.random() < 0.7:
             # A patient the unmet claim is about, where it is about some.
             members = np.flatnonzero(self.fast.mask(self.claims[claim].adopted.population,
-                                                    self._table)) if focused else []
+                                                    self._table))
             if len(members):
                 i = int(pick(rng, members))
+        return self._new_value(state, column, i)
+
+    def _new_value(self, state, column: str, i: int) -> list[tuple[str, list[int], list[int]]]:
+        """Patient ``i`` gets a new value of ``column``: swapped with another patient's, nearby, or any."""
+        rng, space = self.rng, self.space
+        grid, current = space.grids[column], state[column]
+        n = len(grid.values)
         kind = rng.random()
         if kind < 0.25 or (column == "group" and self._groups_settled):
             # Swap two patients' values. Once the first stage has settled the
@@ -546,34 +602,14 @@ class Search:
             return [(column, [i], [nearby(rng, int(current[i]), n)])]
         return [(column, [i], [below(rng, n)])]    # any value
 
-    def _into_domain(self, state, which: int):
-        """A move that brings one day back into its ledger domain.
-
-        A day outside its domain was drawn after last contact and brought
-        back to it: move last contact past the day drawn, draw the day again
-        before last contact, or undo the event.
-        """
-        rng, space = self.rng, self.space
-        column, low, high = self.bounded[which]
-        flag = {c: f for c, f, _ in NEEDS_FLAG}[column]
-        values = self._table[column]
-        wrong = np.flatnonzero((values < low) | (values > high))
-        if not len(wrong):
-            return None
-        i = int(pick(rng, wrong))
-        drawn = space.grids[column].values[state[column]]
-        branch = rng.random()
-        if branch < 0.2 and flag in space.grids:
-            return [(flag, [i], [int(space.indices(flag, "==", 0.0)[0])])]
-        if branch < 0.6:
-            grid = space.grids[column].values
-            options = np.flatnonzero(grid <= self._table["last_contact_day"][i])
-            if len(options):
-                return [(column, [i], [int(pick(rng, options))])]
-        options = np.flatnonzero(space.grids["last_contact_day"].values >= drawn[i])
-        if not len(options):
-            return None
-        return [("last_contact_day", [i], [int(pick(rng, options))])]
+    def _repair(self, state, which: int) -> list[tuple[str, list[int], list[int]]]:
+        """A move for a broken rule or fact: a patient who breaks it gets a new value of a column it reads."""
+        rng = self.rng
+        breaking = np.flatnonzero(self._breaking(which, self._table))
+        options = sorted(self.columns_of[which] - ({"group"} if self._groups_settled else set()))
+        if not len(breaking) or not options:
+            return self._new_value(state, pick(rng, self.space.columns), below(rng, self.space.size))
+        return self._new_value(state, pick(rng, options), int(pick(rng, breaking)))
 
     def _exchange(self, state, claim: int):
         """Swap what a claim counts or measures between a patient it is about and one it is not.
@@ -584,6 +620,8 @@ class Search:
         """
         rng = self.rng
         columns = self.outcomes[claim]
+        if rng.random() < self.COURSE:
+            columns = self.course
         if not columns:
             return None
         inside = self.fast.mask(self.claims[claim].adopted.population, self._table)
@@ -764,9 +802,8 @@ class Search:
             if not unsatisfied:
                 if not final:
                     return state
-                exact = self.exact.evaluate(table)
                 wrong = [i for i, c in enumerate(self.claims)
-                         if not next(r for r in exact if r.claim is c).adopted.matched]
+                         if not self.exact.claim_result(c, table).adopted.matched]
                 if not wrong:
                     self._report(total, [], final=True)
                     return state
@@ -825,25 +862,28 @@ class Search:
                 unsatisfied = None
                 self._restarts += 1
             if self.progress and time.monotonic() - last_report > 0.25:
-                self._report(total, unsatisfied)
+                self._report(total, [i for i, v in losses.items() if v > 0])
                 last_report = time.monotonic()
 
     def _fail(self, best_state) -> None:
         table = self.space.table(best_state)
-        failing = [self.claims[i].id for i, v in self._losses(table, range(len(self.claims))).items()
-                   if v > 0]
-        failing += [f"{column} inside its domain" for k, (column, _, _) in enumerate(self.bounded)
-                    if self._losses(table, [len(self.claims) + k])[len(self.claims) + k] > 0]
+        losses = self._losses(table, range(len(self.columns_of)))
+        failing = [self.objective_name(i) for i, v in losses.items() if v > 0]
         self.best_state = best_state
-        raise SearchError(self.ledger.study, f"no cohort found in {self._moves} moves "
-                                             f"({time.monotonic() - self._start:.1f} s); claims "
-                                             f"still unmet: {', '.join(failing)}", failing)
+        elapsed = time.monotonic() - self._start
+        why = (f"the time budget of {self.time_budget:g} s ran out"
+               if elapsed > self.time_budget else f"the limit of {self.max_moves:,} moves was reached")
+        raise SearchError(self.ledger.study, f"no cohort found: {why} after {self._moves:,} moves "
+                                             f"({elapsed:.1f} s), which does not prove that none "
+                                             f"exists; still unmet at the best cohort found: "
+                                             f"{', '.join(failing)}", failing)
 
     def _report(self, total, unmet, final=False) -> None:
         if not self.progress:
             return
-        names = ", ".join(self.claims[i].id if i < len(self.claims) else
-                          self.bounded[i - len(self.claims)][0] for i in unmet[:3]) + (" …" if len(unmet) > 3 else "")
+        unmet = list(unmet or [])
+        names = ", ".join(self.objective_name(i) for i in unmet[:3]) + \
+            (" …" if len(unmet) > 3 else "")
         line = (f"\r[{self.ledger.study}] move {self._moves:>7,}  loss {total:8.2f}  "
                 f"unmet {len(unmet):>3}  {time.monotonic() - self._start:5.1f} s  {names}"[:110])
         line = line.ljust(110)

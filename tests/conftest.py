@@ -17,7 +17,7 @@ MINIMAL = {
     "size_claim": "total",
     "groups": {"a": {"car_source": "autologous"}, "b": {"car_source": "donor-derived"}},
     "record": {"cr_d30": {}, "crs_grade": {"min": 0, "max": 4, "step": 1}},
-    "rules": {"lfs_non_responder": "assessment", "why": "test"},
+    "rules": {"lfs_non_responder": "assessment", "earliest_assessment_day": 14, "why": "test"},
     "variables": {"severe_crs": {"expr": "crs_grade >= 3", "description": "severe CRS"}},
     "claims": [
         {"id": "total", "printed": "10 patients",

@@ -36,12 +36,30 @@ def test_rounding_interval_is_half_open_at_the_printed_step():
     (27 / 28 * 100, 96.4, 0.1, True),
     (25 / 28 * 100, 89.3, 0.1, True),
     (25 / 27 * 100, 89.3, 0.1, False),     # 92.6%: the other denominator
-    (0.0485, 0.049, 0.001, True),          # lower edge included
+    (0.0485, 0.049, 0.001, False),         # a tie: printed 0.049 half up, 0.048 half to even
     (0.0495, 0.049, 0.001, False),         # upper edge excluded
     (0.04914795, 0.049, 0.001, True),      # Fisher p of 8/17 vs 1/11
 ])
-def test_rounds_to(true, printed, step, expected):
+def test_rounds_to_under_every_convention(true, printed, step, expected):
     assert rounds_to(true, printed, step) is expected
+
+
+@pytest.mark.parametrize("true, printed, step, convention, expected", [
+    (0.5, 1, 1, "half-up", True),          # R's sprintf and Python's round give 0
+    (0.5, 0, 1, "half-even", True),
+    (0.5, 1, 1, "half-even", False),
+    (1.5, 2, 1, "half-even", True),        # to the even neighbour
+    (2.5, 2, 1, "half-even", True),
+    (2.5, 3, 1, "half-up", True),
+    (0.0485, 0.049, 0.001, "half-up", True),
+    (0.0485, 0.048, 0.001, "half-even", True),
+    (3 / 13 * 100, 23.07, 0.01, "truncate", True),   # 23.0769...% printed cut off
+    (3 / 13 * 100, 23.08, 0.01, "truncate", False),
+    (3 / 13 * 100, 23.08, 0.01, "half-up", True),
+    (3 / 13 * 100, 23.07, 0.01, None, False),
+])
+def test_rounds_to_under_a_named_convention(true, printed, step, convention, expected):
+    assert rounds_to(true, printed, step, convention) is expected
 
 
 def test_decimals_of_rejects_steps_that_are_not_powers_of_ten():

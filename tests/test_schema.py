@@ -21,20 +21,20 @@ PATIENTS = [
          prior_hsct=False, age_years=12.5, dose_e5_per_kg=1.0, bm_blasts_pct=0.1,
          pb_blasts_pct=33.333333333333336, cr_d30=True, mrd_negative=True, crs_grade=2,
          neurotox_grade=0, agvhd=False, cgvhd_at_collection=None, peak_expansion=12345.678,
-         second_hsct=False, relapse=True, relapse_day=120, death=True, death_cause="relapse",
+         hsct_after_car=False, relapse=True, relapse_day=120, death=True, death_cause="relapse",
          lost_to_followup=False, last_contact_day=200),
     # remission, bridged to a second transplant, acute GVHD of the skin, alive
     dict(study="toy", patient_id="P02", group="a", car_source="donor-derived",
          donor="matched-sibling", prior_hsct=True, age_years=34.0, dose_e5_per_kg=5e-07,
          manufacture_reason="autologous-failed", cr_d30=True, mrd_negative=False, crs_grade=3,
          neurotox_grade=1, agvhd=True, agvhd_site="skin", cgvhd_at_collection=False,
-         second_hsct=True, second_hsct_day=45, relapse=False, death=False,
+         hsct_after_car=True, hsct_after_car_day=45, relapse=False, death=False,
          lost_to_followup=False, last_contact_day=400),
     # no remission, died of infection
     dict(study="toy", patient_id="P03", group="b", car_source="donor-derived",
          donor="haploidentical", prior_hsct=True, age_years=8.0, bm_blasts_pct=85.0,
          manufacture_reason="high-blasts", cr_d30=False, crs_grade=4, neurotox_grade=2,
-         agvhd=False, second_hsct=False, death=True, death_cause="infection",
+         agvhd=False, hsct_after_car=False, death=True, death_cause="infection",
          lost_to_followup=False, last_contact_day=60),
     # only what may never be empty
     dict(study="toy", patient_id="P04", group="b", car_source="recipient-derived",
@@ -208,18 +208,18 @@ def test_unknown_group(cohort, csv_path):
      "relapse_day is empty unless relapse is true"),
     ("P01", {"relapse_day": None}, "relapse_day",
      "relapse_day is required when relapse is true"),
-    ("P01", {"second_hsct_day": 90}, "second_hsct_day",
-     "second_hsct_day is empty unless second_hsct is true"),
-    ("P02", {"second_hsct_day": None}, "second_hsct_day",
-     "second_hsct_day is required when second_hsct is true"),
+    ("P01", {"hsct_after_car_day": 90}, "hsct_after_car_day",
+     "hsct_after_car_day is empty unless hsct_after_car is true"),
+    ("P02", {"hsct_after_car_day": None}, "hsct_after_car_day",
+     "hsct_after_car_day is required when hsct_after_car is true"),
     ("P02", {"death_cause": "infection"}, "death_cause",
      "death_cause is empty unless death is true"),
     ("P01", {"agvhd_site": "gut"}, "agvhd_site",
      "agvhd_site is empty unless agvhd is true"),
     ("P01", {"relapse_day": 201}, "relapse_day",
      "relapse_day is not after last_contact_day"),
-    ("P02", {"second_hsct_day": 401}, "second_hsct_day",
-     "second_hsct_day is not after last_contact_day"),
+    ("P02", {"hsct_after_car_day": 401}, "hsct_after_car_day",
+     "hsct_after_car_day is not after last_contact_day"),
     ("P03", {"lost_to_followup": True}, "lost_to_followup",
      "death and lost_to_followup are not both true"),
     ("P03", {"last_contact_day": None}, "last_contact_day",
@@ -252,7 +252,7 @@ def test_validate_in_memory_keeps_index_and_types(cohort):
     cohort.index = [10, 20, 30, 40]
     frame = validate(cohort, STUDY, GROUPS)
     assert list(frame.index) == [10, 20, 30, 40]
-    assert frame.loc[20, "second_hsct_day"] == 45
+    assert frame.loc[20, "hsct_after_car_day"] == 45
     assert frame["crs_grade"].dtype == "Int64"
     cohort.loc[30, "crs_grade"] = 2.5
     with pytest.raises(CohortError, match=r"^<cohort>: patient 'P03', column 'crs_grade': "
