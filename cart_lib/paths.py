@@ -9,6 +9,7 @@ DATA = ROOT / "data"
 CLAIMS = DATA / "claims"
 COHORTS = DATA / "cohorts"
 SAMPLES = DATA / "samples"
+RSCRIPTS = DATA / "rscripts"
 CHAPTERS = ROOT / "chapters"
 
 
@@ -20,6 +21,11 @@ def ledger_path(study: str) -> Path:
 def cohort_path(study: str) -> Path:
     """Path of the reconstructed cohort CSV of ``study``."""
     return COHORTS / f"{study}.csv"
+
+
+def rscript_path(study: str) -> Path:
+    """Path of the generated R script of ``study`` (``python -m cart_lib rscript``)."""
+    return RSCRIPTS / f"{study}.R"
 
 
 def questions_path(study: str) -> Path:
