@@ -382,8 +382,7 @@ def test_a_damaged_study_cohort_fails_the_r_check(study, tmp_path, r_available):
 def test_study_script_matches_every_computable_claim(study, r_available):
     """The committed script on the committed cohort: every claim R computes matches."""
     out = run_r(rscript.default_path(study))
-    print(out.stdout)                       # the whole report, with -s or on failure
-    assert out.stderr.strip() == "" or out.returncode == 0, out.stderr
+    print(out.stdout + out.stderr)          # the whole report, with -s or on failure
     lines = lines_by_claim(out.stdout)
     led = L.load(study)
     assert list(lines) == [c.id for c in led.claims]
