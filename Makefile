@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test data sample notebooks lock env clean
+.PHONY: book test data sample rscripts notebooks lock env clean
 
 # Seeds of the committed cohorts (recorded again in each provenance file).
 SEED_hu2019    := 0
@@ -53,6 +53,11 @@ data: $(STAMP)  ## regenerate the committed cohorts from the ledgers (byte for b
 	$(BIN)/python -m cart_lib reconstruct --study hu2019 --seed $(SEED_hu2019)
 	$(BIN)/python -m cart_lib reconstruct --study zhang2020 --seed $(SEED_zhang2020)
 	$(MAKE) --no-print-directory sample
+	$(MAKE) --no-print-directory rscripts
+
+rscripts: $(STAMP)  ## regenerate each study's R script under data/rscripts/ from its ledger (byte for byte)
+	$(BIN)/python -m cart_lib rscript --study hu2019
+	$(BIN)/python -m cart_lib rscript --study zhang2020
 
 sample: $(STAMP)  ## redraw the committed samples from the committed cohorts (byte for byte)
 	$(BIN)/python -m cart_lib sample --study hu2019 --n $(SAMPLE_N) --seed $(SAMPLE_SEED) --jobs -1

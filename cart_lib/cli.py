@@ -11,6 +11,10 @@ reconstruct
 invert
     For each p-value and exact interval, list every table or rank
     configuration that prints as published, under each reading.
+rscript
+    Write a study's claims as a self-contained R script (base R and
+    survival) that recomputes each from the cohort CSV and reports MATCH,
+    DIFF or SKIP; by default to ``data/rscripts/<study>.R``.
 sample
     Draw many distinct cohorts that satisfy every claim (a Markov chain from
     the committed cohort); write them under ``data/samples/``.
@@ -185,6 +189,17 @@ def _cmd_plausibility(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+def _cmd_rscript(args: argparse.Namespace) -> int:
+    from . import ledger as ledger_mod
+    from .rscript import write
+
+    _known(args.study)
+    path = write(ledger_mod.load(args.study), args.output)
+    if not args.quiet:
+        print(f"{args.study}: wrote {_show(path)} (run it with: Rscript {_show(path)} [COHORT.csv])")
+    return 0
+
+
 def _known(study: str) -> None:
     if study not in paths.studies():
         raise CartError(f"no ledger for study {study!r}: known studies are "
@@ -216,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     invert.add_argument("--study", help="one study slug (default: all)")
     invert.add_argument("--claim", help="one claim id")
     invert.set_defaults(func=_cmd_invert)
+    rscript = sub.add_parser("rscript", help="write a study's claims as an R script")
+    rscript.add_argument("--study", required=True, help="study slug")
+    rscript.add_argument("--output", type=Path,
+                         help="file to write (default data/rscripts/<study>.R)")
+    rscript.add_argument("--quiet", action="store_true", help="no summary")
+    rscript.set_defaults(func=_cmd_rscript)
     sample = sub.add_parser("sample", help="draw many distinct cohorts satisfying every claim")
     sample.add_argument("--study", required=True, help="study slug")
     sample.add_argument("--n", type=int, default=1000, help="cohorts to draw (default 1000)")

@@ -10,6 +10,7 @@ CLAIMS = DATA / "claims"
 COHORTS = DATA / "cohorts"
 SAMPLES = DATA / "samples"
 DERIVED = DATA / "derived"
+RSCRIPTS = DATA / "rscripts"
 CHAPTERS = ROOT / "chapters"
 
 
@@ -21,6 +22,11 @@ def ledger_path(study: str) -> Path:
 def cohort_path(study: str) -> Path:
     """Path of the reconstructed cohort CSV of ``study``."""
     return COHORTS / f"{study}.csv"
+
+
+def rscript_path(study: str) -> Path:
+    """Path of the generated R script of ``study`` (``python -m cart_lib rscript``)."""
+    return RSCRIPTS / f"{study}.R"
 
 
 def questions_path(study: str) -> Path:

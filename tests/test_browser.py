@@ -83,7 +83,7 @@ def test_redirects_lead_to_pages(book: Path):
 def test_downloads_are_the_project_files(book: Path, reports: dict):
     """Every download is byte for byte the project's file of that name (under data/
     or at the top), and each study's chapter (a page named after the study) offers
-    its cohort and its ledger."""
+    its cohort, its ledger and its R check."""
     # Several project files share a name (each cohort and each sample has a
     # provenance file): a download must equal one of them.
     project_files: dict[str, list[Path]] = {}
@@ -101,7 +101,8 @@ def test_downloads_are_the_project_files(book: Path, reports: dict):
         report = reports.get(f"chapters/{study}.html")
         if report is not None:
             names = {Path(href).name for href in report.downloads}
-            assert {f"{study}.csv", f"{study}.yaml"} <= names, f"{study}'s chapter offers {names}"
+            assert {f"{study}.csv", f"{study}.yaml", f"{study}.R"} <= names, (
+                f"{study}'s chapter offers {names}")
 
 
 # ------------------------------------------------------------------ the check can fail
