@@ -7,11 +7,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test data sample rscripts notebooks lock env clean
+.PHONY: book test data sample readings rscripts notebooks lock env clean
 
-# Seeds of the committed cohorts (recorded again in each provenance file).
-SEED_hu2019    := 0
-SEED_zhang2020 := 0
+# Every study with a ledger (data/claims/<study>.yaml), and the seed of the
+# committed cohorts (recorded again in each provenance file).
+STUDIES := $(sort $(basename $(notdir $(filter-out %.questions.yaml,$(wildcard data/claims/*.yaml)))))
+SEED := 0
 # Seed and size of the committed samples of consistent cohorts (data/samples/).
 SAMPLE_SEED := 0
 SAMPLE_N    := 1000
@@ -49,19 +50,21 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) $(GIT_HEAD)
 	$(BIN)/jupyter-book build . -W -n --keep-going || { rm -rf _build/.doctrees; exit 1; }
 	touch $@
 
-data: $(STAMP)  ## regenerate the committed cohorts from the ledgers (byte for byte)
-	$(BIN)/python -m cart_lib reconstruct --study hu2019 --seed $(SEED_hu2019)
-	$(BIN)/python -m cart_lib reconstruct --study zhang2020 --seed $(SEED_zhang2020)
+data: $(STAMP)  ## regenerate the committed cohorts, samples, reading searches and R scripts (byte for byte)
+	$(BIN)/python -m cart_lib reconstruct --seed $(SEED)
 	$(MAKE) --no-print-directory sample
+	$(MAKE) --no-print-directory readings
 	$(MAKE) --no-print-directory rscripts
 
 rscripts: $(STAMP)  ## regenerate each study's R script under data/rscripts/ from its ledger (byte for byte)
-	$(BIN)/python -m cart_lib rscript --study hu2019
-	$(BIN)/python -m cart_lib rscript --study zhang2020
+	for study in $(STUDIES); do $(BIN)/python -m cart_lib rscript --study $$study || exit 1; done
 
 sample: $(STAMP)  ## redraw the committed samples from the committed cohorts (byte for byte)
-	$(BIN)/python -m cart_lib sample --study hu2019 --n $(SAMPLE_N) --seed $(SAMPLE_SEED) --jobs -1
-	$(BIN)/python -m cart_lib sample --study zhang2020 --n $(SAMPLE_N) --seed $(SAMPLE_SEED) --jobs -1
+	for study in $(STUDIES); do $(BIN)/python -m cart_lib sample --study $$study \
+		--n $(SAMPLE_N) --seed $(SAMPLE_SEED) --jobs -1 || exit 1; done
+
+readings: $(STAMP)  ## search under each alternative reading no check decides (data/derived/)
+	$(BIN)/python -m cart_lib readings --seed $(SEED)
 
 notebooks: $(STAMP)  ## re-execute the chapters in place (their outputs are nbval's reference)
 	$(BIN)/python -m cart_lib.notebooks

@@ -74,8 +74,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("relapse_day", "int", "day of relapse", bounds=(0, 10_000)),
     Column("death", "bool", "died"),
     Column("death_cause", "str", "cause of death",
-           allowed=("relapse", "progression", "infection", "GVHD/infection", "arrhythmia",
-                    "DIC", "CRS", "other")),
+           allowed=("relapse", "leukaemia", "progression", "infection", "GVHD", "GVHD/infection",
+                    "arrhythmia", "DIC", "CRS", "other")),
     Column("lost_to_followup", "bool", "lost to follow-up"),
     Column("last_contact_day", "int", "day of death, or of last contact if alive",
            bounds=(0, 10_000)),
@@ -149,19 +149,22 @@ class Rule:
 #: Causes of death that are the leukaemia itself.
 DISEASE_DEATHS: tuple[str, ...] = ("relapse", "leukaemia", "progression")
 
+#: Causes of death that are graft-versus-host disease, alone or with infection.
+GVHD_DEATHS: tuple[str, ...] = ("GVHD", "GVHD/infection")
+
 #: The timeline rules of the patient record, with ``{assessment_day}`` standing
 #: for a study's earliest response assessment (a ledger rule).
 _TIMELINE: tuple[Rule, ...] = (
     Rule("remission_assessed",
          "a remission only in a patient followed until it could be assessed "
-         "(last contact on or after day {assessment_day})",
+         "(last contact on or after {assessment})",
          "cr_d30", "last_contact_day >= {assessment_day}", "cr_d30"),
     Rule("followed_until_assessment",
          "a living patient, lost to follow-up or not, was followed at least until a response "
-         "could be assessed (day {assessment_day})",
+         "could be assessed ({assessment})",
          "not death", "last_contact_day >= {assessment_day}", "last_contact_day"),
     Rule("relapse_after_remission",
-         "a relapse only after a remission, once it could be assessed (after day {assessment_day})",
+         "a relapse only after a remission, once it could be assessed (after {assessment})",
          "relapse", "cr_d30 and relapse_day > {assessment_day}", "relapse_day"),
     Rule("relapse_before_death", "a relapse comes before death, not on its day",
          "relapse and death", "relapse_day < last_contact_day", "relapse_day"),
@@ -173,7 +176,7 @@ _TIMELINE: tuple[Rule, ...] = (
          "a relapse and a transplant after CAR-T fall on different days",
          "relapse and hsct_after_car", "relapse_day != hsct_after_car_day", "relapse_day"),
     Rule("transplant_in_remission",
-         "a transplant after CAR-T happens in remission (after day {assessment_day}) "
+         "a transplant after CAR-T happens in remission (after {assessment}) "
          "and before any relapse",
          "hsct_after_car",
          "cr_d30 and hsct_after_car_day > {assessment_day} "
@@ -186,18 +189,27 @@ _TIMELINE: tuple[Rule, ...] = (
          "death_cause"),
     Rule("relapse_death_needs_relapse", "a death 'from relapse' needs a relapse",
          "death and death_cause == 'relapse'", "relapse", "death_cause"),
+    Rule("gvhd_assessed",
+         "acute GVHD only in a patient followed until it could be assessed "
+         "(last contact on or after {assessment})",
+         "agvhd", "last_contact_day >= {assessment_day}", "agvhd"),
+    Rule("gvhd_death_after_assessment",
+         "a death from GVHD comes after GVHD could be assessed (after {assessment})",
+         f"death and death_cause in {list(GVHD_DEATHS)}", "last_contact_day > {assessment_day}",
+         "death_cause"),
 )
 #: Ids of the timeline rules, in order.
 TIMELINE_RULE_IDS: tuple[str, ...] = tuple(r.id for r in _TIMELINE)
 
 
-def timeline_rules(assessment_day: int, waived: tuple[str, ...] = ()) -> tuple[Rule, ...]:
+def timeline_rules(assessment_day: int | None, waived: tuple[str, ...] = ()) -> tuple[Rule, ...]:
     """The record's timeline rules for a study whose earliest response assessment is ``assessment_day``.
 
     Parameters
     ----------
-    assessment_day : int
-        The earliest day after infusion at which a remission can be assessed.
+    assessment_day : int or None
+        The earliest day after infusion at which a remission can be assessed;
+        None gives the rules as words for any study (``A`` in expressions).
     waived : tuple of str
         Rules the study's ledger waives (with its reason there).
 
@@ -208,11 +220,15 @@ def timeline_rules(assessment_day: int, waived: tuple[str, ...] = ()) -> tuple[R
     'a remission only in a patient followed until it could be assessed (last contact on or after day 14)'
     >>> rules[0].holds
     'last_contact_day >= 14'
-    >>> [r.id for r in timeline_rules(14, waived=("transplant_in_remission",))][-3:]
-    ['relapse_not_on_transplant_day', 'disease_death_after_failure', 'relapse_death_needs_relapse']
+    >>> "transplant_in_remission" in [r.id for r in timeline_rules(14)]
+    True
+    >>> "transplant_in_remission" in [r.id for r in timeline_rules(14, ("transplant_in_remission",))]
+    False
     """
-    day = int(assessment_day)
-    return tuple(Rule(r.id, r.says.format(assessment_day=day),
-                      r.population.format(assessment_day=day), r.holds.format(assessment_day=day),
-                      r.column, r.source)
+    if assessment_day is None:
+        words = {"assessment": "the earliest assessment day", "assessment_day": "A"}
+    else:
+        words = {"assessment": f"day {int(assessment_day)}", "assessment_day": int(assessment_day)}
+    return tuple(Rule(r.id, r.says.format(**words), r.population.format(**words),
+                      r.holds.format(**words), r.column, r.source)
                  for r in _TIMELINE if r.id not in waived)

@@ -25,7 +25,8 @@ def claim_rows(study: str | None = None) -> list[dict]:
     list of dict
         Keys ``id``, ``study``, ``printed``, ``reproduced``, ``status``,
         ``statistic``, ``says``, ``locator``, ``holds_for``, ``reading``,
-        ``alternatives``, ``question``. ``reproduced`` is the figure computed
+        ``rounding`` (the convention the figure needs, ``any`` when it prints
+        the same under every one), ``alternatives``, ``question``. ``reproduced`` is the figure computed
         from the study's committed cohort, written as printed, and ``status``
         is ``match``, ``mismatch`` or ``infeasible-as-printed``; before a
         cohort exists they are None and ``pending``.
@@ -59,6 +60,7 @@ def claim_rows(study: str | None = None) -> list[dict]:
                 "locator": str(claim.locator),
                 "holds_for": {role: list(iv) for role, iv in claim.holds_for().items()},
                 "reading": adopted.id,
+                "rounding": adopted.rounding or "any",
                 "alternatives": [r.id for r in claim.readings if not r.adopted],
                 "question": claim.question,
             })
@@ -68,18 +70,56 @@ def claim_rows(study: str | None = None) -> list[dict]:
 def claims_frame(study: str) -> pd.DataFrame:
     """The claims of one study as a table for the book: printed, reproduced, status."""
     rows = claim_rows(study)
-    frame = pd.DataFrame(rows)[["id", "printed", "reproduced", "status", "statistic", "reading"]]
+    frame = pd.DataFrame(rows)[["id", "printed", "reproduced", "status", "statistic", "reading",
+                                "rounding"]]
     return frame.set_index("id")
 
 
 def intervals_frame(claim: ledger_mod.Claim) -> pd.DataFrame:
     """For one claim: each printed number, its role, and the values that print the same."""
     rows = []
+    convention = claim.adopted.rounding
+    brackets = {None: "()", "half-up": "[)", "truncate": "[)"}
     for role, token in claim.numbers().items():
         low, high = claim.holds_for()[role]
+        left, right = brackets.get(convention, "[]" if (token.value / claim.precision[role]) % 2
+                                   == 0 else "()")
         rows.append({"role": role, "printed": token.text + ("%" if token.percent else ""),
-                     "precision": claim.precision[role], "holds for": f"[{low:g}, {high:g})"})
+                     "precision": claim.precision[role],
+                     "holds for": f"{left}{low:g}, {high:g}{right}"})
     return pd.DataFrame(rows).set_index("role")
+
+
+def facts_frame(study: str | None = None) -> pd.DataFrame:
+    """Every fact the studies' texts state in words, with the sentence it rests on."""
+    rows = [{"study": led.study, "fact": fact.id, "sentence": fact.sentence,
+             "where": str(fact.locator), "says": fact.says, "patients": fact.population,
+             "each of them": fact.holds}
+            for led in ([ledger_mod.load(study)] if study else ledger_mod.load_all())
+            for fact in led.facts]
+    return pd.DataFrame(rows).set_index(["study", "fact"])
+
+
+def rules_frame() -> pd.DataFrame:
+    """The record's timeline rules, and which study records the columns each one reads.
+
+    ``A`` in an expression stands for the study's earliest assessment day (a ledger rule).
+    """
+    from . import expressions
+    from .record import timeline_rules
+
+    ledgers = ledger_mod.load_all()
+    rows = []
+    for rule in timeline_rules(None):
+        names = (expressions.names(rule.population) | expressions.names(rule.holds)) - {"A"}
+        row = {"rule": rule.id, "says": rule.says, "patients": rule.population,
+               "each of them": rule.holds}
+        for led in ledgers:
+            waived = rule.id in led.rules.waive
+            row[led.study] = "waived" if waived else ("applies" if names <= led.recorded()
+                                                      else "not recorded")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("rule")
 
 
 def ambiguities_frame(study: str | None = None) -> pd.DataFrame:

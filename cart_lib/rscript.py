@@ -110,6 +110,12 @@ _MANN_WHITNEY = (Test.mannwhitney_exact, Test.mannwhitney_asymptotic)
 
 def translation(reading: Reading) -> Translation:
     """How R computes a reading: its statistic's translation, or its test's."""
+    if reading.rounding in ("half-even", "truncate"):
+        return Translation(skip=f"the figure is printed by {reading.rounding} rounding; the "
+                                f"script compares figures rounded half up")
+    if reading.test is Test.mannwhitney_exact and reading.ties == "allowed":
+        return Translation(skip="base R has no exact Mann-Whitney test under ties "
+                                "(wilcox.test falls back to the normal approximation)")
     stat = STATISTICS[reading.statistic]
     if stat.skip or reading.test is None:
         return stat
@@ -309,17 +315,32 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
 # A number at a printed precision, rounded half up on the shortest decimal
 # that reads back as the same double (Python's repr), as cart_lib.printed.fmt
 # does; sprintf() alone rounds the binary value, half to even.
-.fmt <- function(x, decimals) {
-  if (is.na(x)) return("NA")
-  if (is.infinite(x)) return(if (x > 0) "NR" else "NA")
+.shortest <- function(x) {
   for (digits in 1:17) {
     s <- sprintf(paste0("%.", digits - 1L, "e"), x)
     if (as.numeric(s) == x) break
   }
   negative <- startsWith(s, "-")
   s <- sub("^-", "", s)
-  exponent <- as.integer(sub("^.*e", "", s))
-  d <- as.integer(strsplit(sub(".", "", sub("e.*$", "", s), fixed = TRUE), "")[[1]])
+  list(negative = negative, exponent = as.integer(sub("^.*e", "", s)),
+       d = as.integer(strsplit(sub(".", "", sub("e.*$", "", s), fixed = TRUE), "")[[1]]))
+}
+# Whether x lies exactly on a rounding tie at the printed precision: half up
+# and half to even (sprintf) would print it differently, so a match may not
+# rest on it (cart_lib.printed.rounds_to).
+.on_tie <- function(x, decimals) {
+  if (!is.finite(x)) return(FALSE)
+  p <- .shortest(x)
+  keep <- p$exponent + decimals + 1L
+  keep >= 0L && length(p$d) == keep + 1L && p$d[keep + 1L] == 5L
+}
+.fmt <- function(x, decimals) {
+  if (is.na(x)) return("NA")
+  if (is.infinite(x)) return(if (x > 0) "NR" else "NA")
+  p <- .shortest(x)
+  negative <- p$negative
+  exponent <- p$exponent
+  d <- p$d
   keep <- exponent + decimals + 1L   # digits at 10^-decimals and above
   if (keep >= length(d)) {
     kept <- c(d, integer(keep - length(d)))
@@ -419,8 +440,10 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
   if (survival != median)
     note <- paste0(note, sprintf("; survival's quantile() gives %s (midpoint where S(t) = 1/2 over an interval)",
                                  .g(survival / scale)))
+  flat <- any(abs(fit$surv - 0.5) < 1e-12)
+  broken <- if (flat) "the curve sits at exactly one half, so its median depends on the convention" else character(0)
   list(values = c(median = median / scale, min = min(time) / scale, max = max(time) / scale),
-       broken = character(0), note = note)
+       broken = broken, note = note)
 }
 
 .direction <- function(higher, direction) {
@@ -450,7 +473,7 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
   list(values = c(p = p), broken = .direction(higher, direction), note = note)
 }
 
-.wilcox <- function(x, y, exact, direction = NULL) {
+.wilcox <- function(x, y, exact, direction = NULL, ties = "forbidden") {
   if (!length(x) || !length(y))
     return(list(values = c(p = NaN), broken = character(0), note = "an empty group"))
   said <- character(0)
@@ -465,11 +488,14 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
   if (exact && any(duplicated(c(x, y))))
     note <- paste0(note, "; values tie, so R used the normal approximation, not the exact distribution")
   if (length(said)) note <- paste0(note, " [R: ", paste(unique(said), collapse = "; "), "]")
-  list(values = c(p = w$p.value), broken = .direction(u > length(x) * length(y) / 2, direction),
-       note = note)
+  broken <- .direction(u > length(x) * length(y) / 2, direction)
+  tied <- sum(x %in% y)
+  if (ties == "forbidden" && tied)
+    broken <- c(broken, sprintf("%d value(s) tied across the groups", tied))
+  list(values = c(p = w$p.value), broken = broken, note = note)
 }
 
-.logrank <- function(ep, first, second) {
+.logrank <- function(ep, first, second, direction = NULL) {
   n1 <- sum(first); n2 <- sum(second)
   if (!n1 || !n2) return(list(values = c(p = NaN), broken = character(0), note = "an empty group"))
   time <- c(ep$time[first], ep$time[second])
@@ -480,7 +506,9 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
   p <- if (variance > 1e-12) pchisq(fit$chisq, 1, lower.tail = FALSE) else 1
   note <- sprintf("survdiff(): n = %d vs %d, events = %d", n1, n2, sum(event))
   if (!(variance > 1e-12)) note <- paste0(note, ", no variance: p = 1")
-  list(values = c(p = p), broken = character(0), note = note)
+  # The first group's event rate is the higher when it has more events than expected.
+  excess <- fit$obs[1] - fit$exp[1]
+  list(values = c(p = p), broken = .direction(excess > 0, direction), note = note)
 }
 
 .no_difference <- function(r) {
@@ -528,7 +556,7 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
 # precision; pieces are the printed text around the numbers.
 .claim <- function(id, printed, roles = character(0), expected = character(0),
                    decimals = integer(0), pieces = character(0), words = character(0),
-                   kind = "figure", compute) {
+                   kind = "figure", ties_ok = FALSE, compute) {
   r <- tryCatch(compute(), error = function(e) e)
   if (inherits(r, "error")) {
     .line("DIFF", id, printed, "error", paste("R stopped:", conditionMessage(r)))
@@ -546,7 +574,10 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
     figure <- sprintf("p = %s (%s)", .fmt(r$values[["p"]], 3), kind)
   }
   off <- got != expected
+  tie <- !ties_ok & vapply(seq_along(roles), function(i) .on_tie(r$values[[roles[i]]], decimals[i]), TRUE)
   why <- c(if (any(off)) sprintf("%s %s, printed %s", roles[off], got[off], expected[off]),
+           if (any(tie)) sprintf("%s %s lies on a rounding tie (half up and half to even differ)",
+                                 roles[tie], .g(unlist(r$values[roles[tie]]))),
            r$broken)
   status <- if (length(why)) "DIFF" else "MATCH"
   .line(status, id, printed, figure, paste(c(why, r$note), collapse = "; "))
@@ -628,10 +659,10 @@ class _Claims:
                 call = (f".wilcox({self.values(reading, 'first')}, "
                         f"{self.values(reading, 'second')}, "
                         f"exact = {'TRUE' if test is Test.mannwhitney_exact else 'FALSE'}"
-                        f"{direction})")
+                        f"{direction}, ties = {r_string(reading.ties)})")
             else:
                 call = (f".logrank(.endpoint({r_string(reading.endpoint.value)}), "
-                        f"first, second)")
+                        f"first, second{direction})")
             return lines + ([f".no_difference({call})"] if stat is Statistic.no_difference
                             else [call])
         raise AssertionError(f"no R for statistic {stat.value}")   # pragma: no cover
@@ -676,6 +707,8 @@ class _Claims:
                 args.append("words = " + _r_vector([r_string(w) for w in words]))
         else:
             args.append(f"kind = {r_string(kind)}")
+        if reading.rounding == "half-up":
+            args.append("ties_ok = TRUE")
         args.append(f"compute = function() {{\n{body}\n  }}")
         lines.append(".claim(" + ",\n  ".join(args) + ")")
         return "\n".join(lines) + "\n"

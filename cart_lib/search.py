@@ -404,8 +404,11 @@ class Search:
     HOTTEST, COOLING = 1.0, 0.999
     #: How moves are chosen: aimed at an unmet claim, directed, an exchange,
     #: and a swap within the group.
-    FOCUSED, DIRECTED, EXCHANGE, SAME_GROUP = 0.85, 0.35, 0.15, 0.5
-    COURSE = 0.0
+    FOCUSED, DIRECTED, EXCHANGE, SAME_GROUP = 0.85, 0.35, 0.3, 0.5
+    #: How often an exchange swaps two patients' whole course (:data:`COURSE_COLUMNS`)
+    #: rather than only what the claim counts: a course is consistent in itself, so it
+    #: moves between subgroups without breaking a timeline rule.
+    COURSE = 0.5
     #: Objectives that cost more than a count to compute.
     COST = {Statistic.median: 2, Statistic.range: 2, Statistic.km_median: 3,
             Statistic.exact_ci: 3, Statistic.p_value: 4, Statistic.no_difference: 4}
@@ -616,7 +619,9 @@ class Search:
 
         Both patients are of the same group, so the group's own counts stay
         as they are while the claim's subgroup gets another patient's course
-        (remission, relapse, death, their days) as a whole.
+        (remission, relapse, death, their days) as a whole: the columns the
+        claim counts, or (with probability :attr:`COURSE`) every column of
+        the course.
         """
         rng = self.rng
         columns = self.outcomes[claim]

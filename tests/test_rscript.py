@@ -24,6 +24,7 @@ from cart_lib import ledger as L
 from cart_lib import paths, printed, rscript, schema
 from cart_lib.evaluate import Evaluator
 from cart_lib.ledger import Endpoint, Statistic, Test
+from conftest import MINIMAL
 
 SUMMARY = re.compile(r"^R: (\d+) of (\d+) claims match, (\d+) differ, (\d+) not computed$")
 
@@ -85,16 +86,9 @@ A_OR_B = "group in ['a', 'b']"
 #: A toy study with a claim for every statistic and every test, each printed as
 #: computed by hand on TOY_PATIENTS (the comment says how).
 TOY = {
-    "study": "toy",
-    "title": "A toy study",
-    "reference": {"authors": "Doe J", "title": "Toy", "journal": "Nowhere", "year": 2000},
-    "sources": {"abstract": "a made-up abstract"},
-    "design": "made up for tests",
-    "size_claim": "total",
+    **{k: v for k, v in MINIMAL.items() if k not in ("record", "claims")},
     "groups": {"a": {"car_source": "autologous"}, "b": {"car_source": "donor-derived"},
                "c": {"car_source": "recipient-derived"}},
-    "rules": {"lfs_non_responder": "assessment", "why": "test"},
-    "variables": {"severe_crs": {"expr": "crs_grade >= 3", "description": "severe CRS"}},
     "claims": [
         _claim("total", "10 patients", ["count"], {"count": 1},
                population="True", statistic="count"),
@@ -109,16 +103,17 @@ TOY = {
         _claim("age", "median age 40 (5-80)", ["median", "min", "max"],
                {"median": 1, "min": 1, "max": 1},
                population="True", statistic="median", variable="age_years"),
-        # doses 0.5 to 2.5: half up prints 1-3 (sprintf would give 0-2).
+        # doses 0.5 to 2.5: both on a rounding tie; half up prints 1-3 (sprintf would give
+        # 0-2), so the reading names the convention.
         _claim("dose", "1-3 ×10^5/kg", ["min", "max"], {"min": 1, "max": 1},
-               population="True", statistic="range", variable="dose_e5_per_kg"),
+               population="True", statistic="range", variable="dose_e5_per_kg",
+               rounding="half-up"),
         # group a dies at 5, 12, 15, censored at 8: S = 3/4, then 3/8 at day 12.
         _claim("os_a", "12 days (5-15 days)", ["median", "min", "max"],
                {"median": 1, "min": 1, "max": 1},
                population="group == 'a'", statistic="km_median", endpoint="overall_survival"),
-        # group b dies at 10, 20, 30, 40: S = 1/2 from day 20 to 30; the first day
-        # S <= 1/2 is 20 (survival's quantile() gives the midpoint, 25).
-        _claim("os_b", "20 days (10-40 days)", ["median", "min", "max"],
+        # group b dies at 10, 30, 40, censored at 20: S = 3/4, then 3/8 at day 30.
+        _claim("os_b", "30 days (10-40 days)", ["median", "min", "max"],
                {"median": 1, "min": 1, "max": 1},
                population="group == 'b'", statistic="km_median", endpoint="overall_survival"),
         # severe CRS 3/4 vs 1/4: Fisher 34/70.
@@ -147,9 +142,14 @@ TOY = {
         _claim("os_logrank", "p = 0.090", ["p"], {"p": 0.001}, population="True",
                groups=["group == 'c'", "group == 'b' and last_contact_day >= 30"],
                statistic="p_value", test="logrank", endpoint="overall_survival"),
-        # grades tie: R's exact test falls back to the normal approximation; p > 0.05.
+        # grades tie, as the reading allows: normal approximation with tie correction.
         _claim("grades_same", "did not differ", [], {}, population=A_OR_B, groups=TWO_GROUPS,
-               statistic="no_difference", test="mannwhitney_exact", variable="crs_grade"),
+               statistic="no_difference", test="mannwhitney_asymptotic", variable="crs_grade",
+               ties="allowed"),
+        # the exact test under ties: not in base R (wilcox.test falls back), so skipped.
+        _claim("grades_exact", "did not differ", [], {}, population=A_OR_B, groups=TWO_GROUPS,
+               statistic="no_difference", test="mannwhitney_exact", variable="crs_grade",
+               ties="allowed"),
         _claim("c_death_day", "One patient died on day 2", ["count", "value"],
                {"count": 1, "value": 1}, population="group == 'c' and last_contact_day == 2",
                statistic="day", variable="last_contact_day", each="death"),
@@ -185,7 +185,7 @@ TOY_PATIENTS = [
     ("a3", "a", 1, 3, 7, 1, 12, 1, 10, 30, 2.5),
     ("a4", "a", 0, 0, 8, 1, 15, 0, N_, 40, 1),
     ("b1", "b", 1, 3, 1, 1, 10, 0, N_, 50, 2),
-    ("b2", "b", 1, 0, 2, 1, 20, 1, 15, 60, 1),
+    ("b2", "b", 1, 0, 2, 0, 20, 1, 15, 60, 1),
     ("b3", "b", 1, 1, 3, 1, 30, 0, N_, 70, 1),
     ("b4", "b", 1, 0, 4, 1, 40, 0, N_, 80, 1),
     ("c1", "c", 0, 2, N_, 1, 1, 0, N_, N_, 1),
@@ -297,7 +297,7 @@ def test_toy_r_reproduces_the_hand_computed_figures(toy, toy_run):
     assert toy_run.returncode == 0, toy_run.stdout + toy_run.stderr
     lines = lines_by_claim(toy_run.stdout)
     assert list(lines) == [c.id for c in led.claims]
-    skipped = {"cr_window", "crs_boschloo"}
+    skipped = {"cr_window", "crs_boschloo", "grades_exact"}
     for claim in led.claims:
         line = lines[claim.id]
         if claim.id in skipped:
@@ -307,13 +307,10 @@ def test_toy_r_reproduces_the_hand_computed_figures(toy, toy_run):
         if claim.adopted.statistic in (Statistic.no_difference, Statistic.bound):
             continue
         assert line["figure"] == claim.printed, (claim.id, line)
-    assert summary(toy_run.stdout) == (len(led.claims) - 2, len(led.claims), 0, 2)
+    assert summary(toy_run.stdout) == (len(led.claims) - 3, len(led.claims), 0, 3)
     assert "Boschloo" in lines["crs_boschloo"]["note"]
     assert "definition" in lines["cr_window"]["note"]
-    # Where R's defaults differ, the script says so.
-    assert "quantile() gives 25" in lines["os_b"]["note"]
-    assert "values tie" in lines["grades_same"]["note"]
-    assert "cannot compute exact p-value with ties" in lines["grades_same"]["note"]
+    assert "no exact Mann-Whitney test under ties" in lines["grades_exact"]["note"]
     assert lines["b_within"]["figure"].endswith("[extreme 1.3]")
 
 
@@ -343,6 +340,36 @@ def test_r_rounds_half_up_like_the_library(tmp_path, r_available):
 
 
 # ------------------------------------------------------------------ (b) a damaged cohort
+
+def test_r_refuses_what_the_library_refuses(toy, tmp_path, r_available):
+    """A figure on a rounding tie, a curve flat at one half, a log-rank p-value the wrong way
+    round and values tied across a rank test's groups: DIFF in R as in the library."""
+    data = yaml.safe_load(yaml.safe_dump(TOY))
+    claims = {c["id"]: c for c in data["claims"]}
+    del claims["dose"]["measure"]["rounding"]
+    claims["os_logrank"]["measure"]["direction"] = "first_lower"
+    claims["expansion_exact"]["measure"]["variable"] = "crs_grade"
+    claims["expansion_exact"]["printed"] = "p = 0.029"
+    folder = tmp_path / "strict"
+    folder.mkdir()
+    (folder / "toy.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+                                     encoding="utf-8")
+    led = L.load_ledger(folder / "toy.yaml")
+    table = toy_table()
+    table["death"][5] = 1.0                    # b2 dies on day 20: S = 1/2 from day 20 to 30
+    csv = folder / "toy.csv"
+    schema.write_cohort(cohort_mod.to_frame(table), csv)
+    out = run_r(rscript.write(led, folder / "toy.R"), csv)
+    assert out.returncode == 1
+    lines = lines_by_claim(out.stdout)
+    assert "lies on a rounding tie" in lines["dose"]["note"]
+    assert "sits at exactly one half" in lines["os_b"]["note"]
+    assert "goes the other way" in lines["os_logrank"]["note"]
+    assert "tied across the groups" in lines["expansion_exact"]["note"]
+    library = {r.claim.id: r.status for r in Evaluator(led).evaluate(table)}
+    for claim in ("dose", "os_b", "os_logrank", "expansion_exact"):
+        assert lines[claim]["status"] == "DIFF" and library[claim] == "mismatch", claim
+
 
 def test_a_damaged_toy_cohort_fails_the_r_check(toy, tmp_path, r_available):
     led, _, script = toy

@@ -94,6 +94,9 @@ def test_the_plausible_cohort_is_read(cohort, tmp_path):
     ("disease_death_after_failure", "P01", {"relapse": False, "relapse_day": None,
                                             "death_cause": "progression"}, "death_cause"),
     ("relapse_death_needs_relapse", "P03", {"death_cause": "relapse"}, "death_cause"),
+    ("gvhd_assessed", "P03", {"agvhd": True, "last_contact_day": 10}, "agvhd"),
+    ("gvhd_death_after_assessment", "P03", {"death_cause": "GVHD/infection",
+                                            "last_contact_day": 9}, "death_cause"),
 ])
 def test_a_cohort_breaking_a_timeline_rule_ends_in_one_line(cohort, tmp_path, rule, patient,
                                                             values, column):
@@ -150,7 +153,8 @@ def _with_outcomes(toy_ledger):
     toy_ledger["record"].update({
         "relapse": {}, "relapse_day": {"min": 15, "max": 400, "step": 1},
         "hsct_after_car": {}, "hsct_after_car_day": {"min": 30, "max": 300, "step": 1},
-        "death": {}, "death_cause": {"values": ["relapse", "infection", "progression"]},
+        "death": {}, "agvhd": {},
+        "death_cause": {"values": ["relapse", "infection", "progression"]},
         "last_contact_day": {"min": 0, "max": 400, "step": 1}})
     return toy_ledger
 
