@@ -85,7 +85,9 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
             core, complete = conflicting_claims(
                 ledger_mod.load(study), exc.claims, seed=args.seed,
                 time_budget=min(60.0, args.time_budget)) if exc.claims else ([], True)
-            found = "Smallest set of claims found that cannot all hold" if complete else \
+            # Short searches failing to meet a set prove nothing: say what was seen.
+            found = ("Smallest set of claims that short searches could not meet together "
+                     "(not proven impossible)") if complete else \
                 "Claims that could not all be met (time ran out before narrowing them down)"
             raise CartError(f"{exc}. {found}: {', '.join(core) or 'none isolated'}. "
                             f"Nothing was written.") from None

@@ -10,12 +10,12 @@ any value in ``[x - 10**-d / 2, x + 10**-d / 2)``; so ``96.4%`` holds for
 Tokens, in order of appearance:
 
 - digits with an optional decimal part, optionally followed by ``%``;
-- number words (``one`` to ``twenty``), read as whole numbers, and ``no``
+- number words (``one`` to ``ninety-nine``, compound ones read whole), and ``no``
   as zero where it quantifies an acronym (``No GVHD``; but not ``no response``);
 - ``a-b`` and ``a–b`` are two numbers (no printed figure here is negative);
 - a power of ten written after ``×`` (``3×10^5``, or ``3×105`` where a
   superscript was flattened in the source text) is a unit, not a number;
-- a grade label (``Grade 3-4``, ``Grade ≥ 3``) names a category, not a number:
+- a grade label (``Grade 3-4``, ``Grade ≥ 3``, ``grade ≤2``) names a category, not a number:
   the category lives in the claim's reading (e.g. a variable ``severe_crs``).
 """
 
@@ -32,17 +32,46 @@ NUMBER_WORDS = {
     "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
     "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
 }
+#: Tens that compound with a unit: "forty-three" is one number, 43, never 3.
+TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+              "seventy": 70, "eighty": 80, "ninety": 90}
+_UNIT_WORDS = [w for w, v in NUMBER_WORDS.items() if v < 10]
 _UNITS_AND_LABELS = re.compile(
     r"×\s*10\^?[0-9]"                                   # 10^5 as a unit
-    r"|\bgrade\s*(?:[≥>]=?\s*)?\d(?:\s*[-–]\s*\d)?",      # grade labels
+    r"|\bgrade\s*(?:[≥>≤<]=?\s*)?\d(?:\s*[-–]\s*\d)?",    # grade labels (grade 3-4, grade ≤2)
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
     r"(?P<digits>(?<![\w.])\d+(?:\.\d+)?)(?P<percent>\s*%)?"
-    r"|(?P<word>\b(?:" + "|".join(NUMBER_WORDS) + r")\b)"
+    r"|(?P<word>\b(?:(?:" + "|".join(TENS_WORDS) + r")(?:[-\s](?:" + "|".join(_UNIT_WORDS)
+    + r")\b)?|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")\b)"
     r"|(?P<zero>\b[Nn]o(?=\s+(?-i:[A-Z]{2,})))",
     re.IGNORECASE,
 )
+
+
+def word_value(text: str) -> int:
+    """The value of a number word, compound ones whole.
+
+    >>> word_value("Forty-three"), word_value("twenty one"), word_value("twelve")
+    (43, 21, 12)
+    """
+    parts = re.split(r"[-\s]+", text.lower())
+    return sum(TENS_WORDS.get(p, NUMBER_WORDS.get(p, 0)) for p in parts)
+
+
+def number_word(value: int) -> str | None:
+    """The number word for 1 to 99, compound ones hyphenated; None outside that range.
+
+    >>> number_word(3), number_word(43), number_word(100)
+    ('three', 'forty-three', None)
+    """
+    if 1 <= value <= 20:
+        return next(w for w, v in NUMBER_WORDS.items() if v == value)
+    if 20 < value < 100:
+        tens = next(w for w, v in TENS_WORDS.items() if v == value - value % 10)
+        return tens if value % 10 == 0 else f"{tens}-{number_word(value % 10)}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,8 @@ def tokens(printed: str) -> tuple[Token, ...]:
     [3.0, 1.0, 30.0]
     >>> [t.value for t in tokens("two patients (7.1%)")]
     [2.0, 7.1]
+    >>> [t.value for t in tokens("Forty-three patients, grade ≤2 toxicity")]
+    [43.0]
     """
     return tuple(_read(printed))
 
@@ -100,8 +131,7 @@ def _read(printed: str) -> list[Token]:
             out.append(Token(match.group("zero"), 0.0, 0, False, *match.span("zero")))
         elif match.group("word"):
             word = match.group("word")
-            out.append(Token(word, float(NUMBER_WORDS[word.lower()]), 0, False,
-                             *match.span("word")))
+            out.append(Token(word, float(word_value(word)), 0, False, *match.span("word")))
         else:
             digits = match.group("digits")
             decimals = len(digits.split(".")[1]) if "." in digits else 0
@@ -140,11 +170,10 @@ def rewrite(printed: str, values: list[float]) -> str:
     if len(spans) != len(values):
         raise ValueError(f"{printed!r} holds {len(spans)} numbers, got {len(values)} values")
     out, cursor = [], 0
-    words = {v: k for k, v in NUMBER_WORDS.items()}
     for token, value in zip(spans, values):
         out.append(printed[cursor:token.start])
-        if not token.text[0].isdigit() and value == int(value) and int(value) in words:
-            word = words[int(value)] if token.value != 0 or value != 0 else token.text
+        if not token.text[0].isdigit() and value == int(value) and number_word(int(value)):
+            word = number_word(int(value)) if token.value != 0 or value != 0 else token.text
             out.append(word.capitalize() if token.text[0].isupper() else word)
         elif not token.text[0].isdigit() and value == 0:
             out.append(token.text)

@@ -5,8 +5,9 @@
 the cohort against the patient record (:mod:`cart_lib.schema`), and writes
 ``data/cohorts/S.csv`` with its provenance ``data/cohorts/S.provenance.json``
 (seed, hash of the ledger, library and package versions). Nothing is written
-when the search fails: the command names the smallest set of claims it found
-that cannot hold together.
+when the search fails: the command says whether time or moves ran out, and
+names the smallest set of claims that short searches could not meet together,
+which does not prove they cannot hold.
 """
 
 from __future__ import annotations

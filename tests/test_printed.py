@@ -2,7 +2,7 @@
 
 import pytest
 
-from cart_lib.printed import decimals_of, rounding_interval, rounds_to, tokens
+from cart_lib.printed import decimals_of, rewrite, rounding_interval, rounds_to, tokens
 
 
 @pytest.mark.parametrize("text, values", [
@@ -66,3 +66,15 @@ def test_decimals_of_rejects_steps_that_are_not_powers_of_ten():
     assert decimals_of(0.001) == 3
     assert decimals_of(5) is None
     assert decimals_of(0.25) is None
+
+
+def test_compound_number_words_are_read_whole():
+    assert [t.value for t in tokens("Forty-three patients")] == [43.0]
+    assert [t.value for t in tokens("forty three (93.0%)")] == [43.0, 93.0]
+    assert rewrite("Forty-three patients", [44]) == "Forty-four patients"
+    assert rewrite("twenty patients", [21]) == "twenty-one patients"
+
+
+def test_comparison_labels_of_grades_are_not_numbers():
+    assert tokens("toxicity of grade ≤2") == ()
+    assert tokens("grade <3 CRS in 4")[0].value == 4.0

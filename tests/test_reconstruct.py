@@ -110,7 +110,8 @@ def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, wri
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1
     assert err[0].startswith("error: toy: no cohort found")
-    assert "cannot all hold: cr, cr_again" in err[0] and "Nothing was written" in err[0]
+    assert "could not meet together (not proven impossible): cr, cr_again" in err[0]
+    assert "does not prove that none exists" in err[0] and "Nothing was written" in err[0]
     assert not out.exists()
 
 
