@@ -29,13 +29,9 @@ import pandas as pd
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
 from . import printed, report, statistics
-from .errors import CartError
+from .errors import ClaimsNotMatched
 from .evaluate import ClaimResult, Evaluator
 from .reconstruct import load_frame
-
-
-class ClaimsNotMatched(CartError):
-    """Some claims of a study are not matched by its committed cohort."""
 
 
 @dataclass(frozen=True)

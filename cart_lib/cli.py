@@ -72,19 +72,20 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from .reconstruct import conflicting_claims, reconstruct, write
-    from .search import SearchError
+    from .search import TIME_BUDGET, SearchError
 
     studies = [args.study] if args.study else paths.studies()
     for study in studies:
         _known(study)
+        budget = TIME_BUDGET if args.time_budget is None else args.time_budget
         try:
-            rec = reconstruct(study, seed=args.seed, time_budget=args.time_budget,
+            rec = reconstruct(study, seed=args.seed, time_budget=budget,
                               progress=not args.quiet and sys.stderr.isatty())
         except SearchError as exc:
             from . import ledger as ledger_mod
             core, complete = conflicting_claims(
                 ledger_mod.load(study), exc.claims, seed=args.seed,
-                time_budget=min(60.0, args.time_budget)) if exc.claims else ([], True)
+                time_budget=min(60.0, budget)) if exc.claims else ([], True)
             # Short searches failing to meet a set prove nothing: say what was seen.
             found = ("Smallest set of claims that short searches could not meet together "
                      "(not proven impossible)") if complete else \
@@ -224,8 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     recon = sub.add_parser("reconstruct", help="search for a cohort satisfying every claim")
     recon.add_argument("--study", help="one study slug (default: all)")
     recon.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
-    recon.add_argument("--time-budget", type=float, default=900.0,
-                       help="seconds before giving up (default 900)")
+    recon.add_argument("--time-budget", type=float, default=None,
+                       help="seconds before giving up (default cart_lib.search.TIME_BUDGET)")
     recon.add_argument("--out", type=Path, help="folder to write to (default data/cohorts)")
     recon.add_argument("--quiet", action="store_true", help="no progress or summary")
     recon.set_defaults(func=_cmd_reconstruct)

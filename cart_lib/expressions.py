@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .errors import ExpressionError
+
 Table = Mapping[str, np.ndarray]
 Mask = Callable[[Table], np.ndarray]
 
@@ -34,10 +36,6 @@ _CMP = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
     ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
 }
-
-
-class ExpressionError(ValueError):
-    """An expression is not in the grammar or names an unknown column."""
 
 
 def _parse(text: str) -> ast.expr:

@@ -29,6 +29,21 @@ def rscript_path(study: str) -> Path:
     return RSCRIPTS / f"{study}.R"
 
 
+def relative(path: Path) -> str:
+    """A path inside the project as written in provenance files and messages (``data/...``)."""
+    return Path(path).resolve().relative_to(ROOT).as_posix()
+
+
+def provenance_name(study: str) -> str:
+    """File name of the provenance record beside a study's cohort or sample."""
+    return f"{study}.provenance.json"
+
+
+def readings_path(study: str) -> Path:
+    """Where the searches of a study's undecided readings are written (``make data``)."""
+    return DERIVED / f"{study}.readings.json"
+
+
 def questions_path(study: str) -> Path:
     """Path of the questions file of ``study``: quantities asked of every sampled cohort."""
     return CLAIMS / f"{study}.questions.yaml"

@@ -26,7 +26,7 @@ from . import __version__, paths, schema
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
 from .errors import CartError
-from .search import ATTEMPT_MOVES, Result, Search, SearchError
+from .search import ATTEMPT_MOVES, TIME_BUDGET, Result, Search, SearchError
 
 #: Packages whose versions can change a reconstructed cohort.
 PINNED = ("numpy", "scipy", "pandas", "lifelines", "statsmodels")
@@ -50,7 +50,7 @@ class Reconstruction:
             "study": self.study,
             "notice": NOTICE,
             "seed": self.seed,
-            "ledger": f"data/claims/{self.study}.yaml",
+            "ledger": paths.relative(paths.ledger_path(self.study)),
             "ledger_sha256": self.ledger.sha256,
             "cart_lib": __version__,
             "packages": {name: metadata.version(name) for name in PINNED},
@@ -77,7 +77,7 @@ def canonical(table: cohort_mod.Table, ledger: ledger_mod.Ledger) -> pd.DataFram
     return frame
 
 
-def reconstruct(study: str, seed: int = 0, time_budget: float = 600.0,
+def reconstruct(study: str, seed: int = 0, time_budget: float = TIME_BUDGET,
                 progress: bool = False, max_moves: int = 2_000_000) -> Reconstruction:
     """Search for a cohort of ``study`` that satisfies every claim.
 
@@ -102,7 +102,7 @@ def write(rec: Reconstruction, folder: Path = paths.COHORTS) -> tuple[Path, Path
     """Write the cohort CSV and its provenance file; both or neither."""
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / f"{rec.study}.csv"
-    prov_path = folder / f"{rec.study}.provenance.json"
+    prov_path = folder / paths.provenance_name(rec.study)
     tmp = prov_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(rec.provenance(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     try:
@@ -244,16 +244,15 @@ def search_readings(study: str, seed: int = 0, max_moves: int | None = None) -> 
             "readings": results}
 
 
-def readings_path(study: str) -> Path:
-    """Where the searches of a study's open readings are written."""
-    return paths.DERIVED / f"{study}.readings.json"
+readings_path = paths.readings_path
 
 
 def write_readings(record: dict, folder: Path | None = None) -> Path:
     """Write the record of :func:`search_readings` (atomically)."""
-    folder = paths.DERIVED if folder is None else Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{record['study']}.readings.json"
+    path = paths.readings_path(record["study"])
+    if folder is not None:
+        path = Path(folder) / path.name
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -267,7 +266,7 @@ def load_readings(study: str) -> dict[tuple[str, str], dict]:
         return {}
     record = json.loads(path.read_text(encoding="utf-8"))
     if record["ledger_sha256"] != ledger_mod.load(study).sha256:
-        raise CartError(f"{path.relative_to(paths.ROOT)}: searched under another version of "
+        raise CartError(f"{paths.relative(path)}: searched under another version of "
                         f"the ledger; run 'make data'")
     return {(r["claim"], r["reading"]): r | {"seed": record["seed"]} for r in record["readings"]}
 

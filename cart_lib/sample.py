@@ -54,7 +54,7 @@ import pandas as pd
 from . import __version__, paths
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
-from .errors import CartError
+from .errors import CartError, SampleError
 from .evaluate import Evaluator, loss
 from .ledger import Ledger, Statistic, Test
 from .reconstruct import PINNED, load_table
@@ -67,10 +67,6 @@ NOTICE = ("Cohorts consistent with the published summaries, sampled by a Markov 
           "the committed reconstruction; not the trial's patient records.")
 _FAST_DIFFERS = (Statistic.km_median,)
 _FAST_TESTS = (Test.logrank, Test.mannwhitney_exact, Test.mannwhitney_asymptotic)
-
-
-class SampleError(CartError):
-    """The sampler could not draw the cohorts asked for."""
 
 
 @dataclass

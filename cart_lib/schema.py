@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import CartError
+from .errors import CohortError
 from .expressions import Compiler
 from .record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, NEEDS_FLAG, Column,
                      Rule, flag_rule)
@@ -61,51 +61,6 @@ REQUIRED: tuple[str, ...] = ("study", "patient_id", "group", "car_source", "dono
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf)")
-
-
-class CohortError(CartError):
-    """A cohort CSV (or an in-memory cohort) breaks the record's rules.
-
-    Parameters
-    ----------
-    file : str
-        The file (or ``source`` label) the cohort came from.
-    patient : str or None
-        The patient the first violation is about, where there is one.
-    column : str or None
-        The column the first violation is about, where there is one.
-    rule : str
-        The rule broken, in words.
-    row : int, optional
-        1-based data row (header excluded), named when the row has no patient id.
-    more : int, optional
-        How many further violations were found.
-
-    Examples
-    --------
-    >>> raise CohortError("data/cohorts/toy.csv", "P07", "relapse_day",
-    ...                   "relapse_day is given only when relapse is true", more=2)
-    Traceback (most recent call last):
-    ...
-    cart_lib.schema.CohortError: data/cohorts/toy.csv: patient 'P07', column 'relapse_day': relapse_day is given only when relapse is true (and 2 more violations)
-    """
-
-    def __init__(self, file: str, patient: str | None, column: str | None, rule: str, *,
-                 row: int | None = None, more: int = 0):
-        self.file, self.patient, self.column, self.rule = file, patient, column, rule
-        self.row, self.more = row, more
-        where = [str(file)]
-        if patient is not None:
-            where.append(f"patient {patient!r}")
-        elif row is not None:
-            where.append(f"row {row}")
-        if column is not None:
-            where.append(f"column {column!r}")
-        message = where[0] + ": " + ", ".join(where[1:]) if len(where) > 1 else where[0]
-        message += f": {rule}"
-        if more:
-            message += f" (and {more} more violation{'s' if more != 1 else ''})"
-        super().__init__(message)
 
 
 # ---------------------------------------------------------------------------
@@ -463,7 +418,7 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
     >>> validate(pd.DataFrame([row | {"group": "c", "crs_grade": 7}]), "toy", ["a", "b"])
     Traceback (most recent call last):
     ...
-    cart_lib.schema.CohortError: <cohort>: patient 'P1', column 'group': group must be one of the study's groups: 'a', 'b' (got 'c') (and 1 more violation)
+    cart_lib.errors.CohortError: <cohort>: patient 'P1', column 'group': group must be one of the study's groups: 'a', 'b' (got 'c') (and 1 more violation)
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"validate expects a pandas DataFrame, not {type(frame).__name__}")

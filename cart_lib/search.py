@@ -49,7 +49,7 @@ from . import cohort as cohort_mod
 from . import expressions
 from .cohort import Table
 from .record import DAY_OF, NEEDS_FLAG
-from .errors import CartError
+from .errors import SearchError
 from .evaluate import Evaluator, loss, matches
 from .ledger import Claim, Domain, Ledger, Statistic, expand_names
 from .record import COLUMN_BY_NAME
@@ -89,14 +89,8 @@ COURSE_COLUMNS = ("cr_d30", "mrd_negative", "relapse", "relapse_day", "hsct_afte
                   "last_contact_day")
 #: Moves one attempt may take before the search starts again from fresh values.
 ATTEMPT_MOVES = 45_000
-
-
-class SearchError(CartError):
-    """No cohort satisfying every claim was found; names the claims that conflict."""
-
-    def __init__(self, study: str, message: str, claims: list[str] | None = None):
-        self.claims = claims or []
-        super().__init__(f"{study}: {message}")
+#: Seconds a search may run before it gives up with an error (never a different cohort).
+TIME_BUDGET = 600.0
 
 
 @dataclass
@@ -414,7 +408,7 @@ class Search:
             Statistic.exact_ci: 3, Statistic.p_value: 4, Statistic.no_difference: 4}
 
     def __init__(self, ledger: Ledger, seed: int = 0, max_moves: int = 2_000_000,
-                 time_budget: float = 600.0, progress: bool = False,
+                 time_budget: float = TIME_BUDGET, progress: bool = False,
                  claims: list[Claim] | None = None, attempt_moves: int | None = None):
         self.ledger = ledger
         self.space = Space(ledger)
