@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .record import COLUMN_BY_NAME, COLUMN_NAMES, DAY_OF, NEEDS_FLAG
+from .record import COLUMN_BY_NAME, COLUMN_NAMES, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 
 Table = dict[str, np.ndarray]
 
@@ -69,9 +69,10 @@ def normalize(table: Table, only: set[str] | None = None) -> Table:
             table[column][off & ~np.isnan(table[column])] = 0.0
         else:
             table[column][off] = np.nan
-    if only is None or "lost_to_followup" in only:
-        lost = table["lost_to_followup"]
-        lost[(table["death"] == 1.0) & ~np.isnan(lost)] = 0.0
+    for column, flag in EXCLUDED_BY:
+        if only is None or column in only:
+            values = table[column]
+            values[(table[flag] == 1.0) & ~np.isnan(values)] = 0.0
     last = table["last_contact_day"]
     dead = table["death"] == 1.0
     for column, flag in DAY_OF.items():

@@ -96,6 +96,19 @@ NEEDS_FLAG: tuple[tuple[str, str, str], ...] = (
     ("death_cause", "death", "empty"),
     ("agvhd_site", "agvhd", "empty"),
 )
+#: Flags a true flag rules out, as (column, the flag): lost to follow-up means
+#: alive at last contact. ``cart_lib.cohort`` makes the column false where the
+#: flag is true; ``cart_lib.schema`` checks that both are not true.
+EXCLUDED_BY: tuple[tuple[str, str], ...] = (
+    ("lost_to_followup", "death"),
+)
+
+
+def exclusion_rule(column: str, flag: str) -> str:
+    """The rule text of one ``EXCLUDED_BY`` entry, as error messages print it."""
+    return f"{flag} and {column} are not both true"
+
+
 #: Day columns: required where their event happened (the endpoints need
 #: them), and never after ``last_contact_day``.
 DAY_OF: dict[str, str] = {"relapse_day": "relapse", "hsct_after_car_day": "hsct_after_car"}

@@ -43,8 +43,8 @@ import pandera.pandas as pa
 
 from .errors import CohortError
 from .expressions import Compiler
-from .record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, NEEDS_FLAG, Column,
-                     Rule, flag_rule)
+from .record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, EXCLUDED_BY,
+                     NEEDS_FLAG, Column, Rule, exclusion_rule, flag_rule)
 
 __all__ = ["CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort", "rule_violations",
            "validate", "write_cohort"]
@@ -266,8 +266,9 @@ CROSS_FIELD: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = 
     *((day, f"{day} is not after last_contact_day",
        (lambda d, day=day: ~(d[day] > d["last_contact_day"]).fillna(False).astype(bool)))
       for day in DAY_COLUMNS),
-    ("lost_to_followup", "death and lost_to_followup are not both true",
-     lambda d: ~(_true(d["death"]) & _true(d["lost_to_followup"]))),
+    *((column, exclusion_rule(column, flag),
+       (lambda d, c=column, f=flag: ~(_true(d[f]) & _true(d[c]))))
+      for column, flag in EXCLUDED_BY),
     ("last_contact_day", "last_contact_day is given whenever death is true",
      lambda d: ~_true(d["death"]) | _given(d["last_contact_day"])),
 )

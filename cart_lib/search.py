@@ -48,7 +48,7 @@ import numpy as np
 from . import cohort as cohort_mod
 from . import expressions
 from .cohort import Table
-from .record import DAY_OF, NEEDS_FLAG
+from .record import DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 from .errors import SearchError
 from .evaluate import Evaluator, loss, matches
 from .ledger import Claim, Domain, Ledger, Statistic, expand_names
@@ -244,7 +244,8 @@ class Space:
                 deps[name].add("group")
         for column, flag, _ in NEEDS_FLAG:    # in rule order, so chains close
             deps[column] |= deps[flag]
-        deps["lost_to_followup"] |= deps["death"]
+        for column, flag in EXCLUDED_BY:
+            deps[column] |= deps[flag]
         for column, flag in DAY_OF.items():
             # An event after last contact, or on or after death, is not observed:
             # the flag and its day are built together.
