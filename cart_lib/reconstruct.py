@@ -157,9 +157,10 @@ def conflicting_claims(led: ledger_mod.Ledger, unmet: list[str], seed: int = 0,
     start = time.monotonic()
     probe = Search(led, seed=seed)
     by_id = {c.id: i for i, c in enumerate(probe.claims)}
-    columns = set().union(*(probe.columns_of[by_id[c]] for c in unmet if c in by_id)) - {"group"}
+    columns = set().union(*(probe.objectives[by_id[c]].columns for c in unmet
+                            if c in by_id)) - {"group"}
     candidates = [c.id for i, c in enumerate(probe.claims)
-                  if c.id in unmet or probe.columns_of[i] & columns]
+                  if c.id in unmet or probe.objectives[i].columns & columns]
 
     def satisfiable(ids: list[str]) -> bool:
         subset = [led.claim(i) for i in ids]

@@ -59,7 +59,8 @@ from .evaluate import Evaluator, loss
 from .ledger import Ledger, Statistic, Test
 from .reconstruct import PINNED, load_table
 from .record import COLUMN_NAMES, COLUMNS as COLUMN_SPECS
-from .search import Search, below, nearby, pick
+from .moves import SAMPLER, Mover
+from .search import Search
 
 #: Independent chains; fixed, so the sample does not depend on ``--jobs``.
 CHAINS = 8
@@ -142,12 +143,12 @@ def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: in
     """Run one chain from the committed cohort until it keeps ``quota`` distinct cohorts."""
     led = ledger_mod.load(study)
     search = Search(led, seed=0)
-    search.rng = rng = np.random.default_rng(seed_seq)
-    search._groups_settled = True
+    rng = np.random.default_rng(seed_seq)
+    mover = Mover(search.space, search.objectives, search.fast, led, rng, SAMPLER)
+    mover.groups_settled = True
     state = state_of(search, load_table(study))
     table = search.space.table(state)
-    objectives = list(range(len(search.columns_of)))
-    if any(v > 0 for v in search._losses(table, objectives).values()):
+    if not search.all_met(table, range(len(search.objectives))):
         raise SampleError(f"{study}: the committed cohort does not satisfy every claim; "
                           f"run 'make data'")
     exact, checked = Evaluator(led), _exact_claims(led)
@@ -162,8 +163,8 @@ def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: in
                               f"{moves} moves; ask for fewer, or a longer chain")
         moves += 1
         since += 1
-        search._table = table
-        move = _propose(search, state, columns, rng)
+        mover.table = table
+        move = mover.sample(state, columns)
         if move:
             undo = [(c, p, [int(state[c][k]) for k in p]) for c, p, _ in move]
             for column, patients, new in move:
@@ -171,8 +172,8 @@ def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: in
             moved = {c for c, _, _ in move}
             candidate = search.space.update(table, state, moved)
             saved = search.fast.carry(candidate, search.space.shown_by(moved))
-            affected = sorted({i for c, _, _ in move for i in search.claims_of[c]})
-            if search._all_met(candidate, affected):
+            affected = sorted({i for c, _, _ in move for i in search.objectives_of[c]})
+            if search.all_met(candidate, affected):
                 table, accepted = candidate, accepted + 1
             else:
                 for column, patients, old in reversed(undo):
@@ -190,24 +191,6 @@ def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: in
         seen.add(key)
         kept.append({k: v.copy() for k, v in table.items()})
     return Chain(kept, moves, accepted, refused)
-
-
-def _propose(search: Search, state, columns: list[str], rng: np.random.Generator):
-    """One random move: a new value, a swap of two patients' values, or a claim's exchange."""
-    space = search.space
-    kind = rng.random()
-    if kind < 0.2:
-        claim = below(rng, len(search.claims))
-        return search._exchange(state, claim)
-    column = pick(rng, columns)
-    grid, n = space.grids[column], len(space.grids[column].values)
-    i = below(rng, space.size)
-    if kind < 0.45:
-        j = below(rng, space.size)
-        return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
-    if grid.numeric and kind < 0.75:
-        return [(column, [i], [nearby(rng, int(state[column][i]), n)])]
-    return [(column, [i], [below(rng, n)])]
 
 
 def draw(study: str, n: int, seed: int = 0, jobs: int = 1, thin: int = 50, burn: int = 2000,

@@ -7,27 +7,20 @@ empty. The search state gives each patient an index into each column's grid;
 the visible cohort is built from it by the record's consistency rules
 (:func:`cart_lib.cohort.normalize`), so every state is a valid patient record.
 
-The search is simulated annealing on the sum of the claims' losses
-(:func:`cart_lib.evaluate.loss`), zero exactly when every claim matches.
-Most moves are *focused*: pick an unsatisfied claim, one of the columns it
-reads, and one patient, and give that patient a new value (a random one, a
-nearby one, or another patient's, by swapping, often with a patient of the
-same group, which leaves the group's own counts as they are). Directed moves aim at one
-unmet claim: give a patient a printed value, move a value across a median,
-minimum or maximum that prints wrong, make a counted patient meet the claim's
-``each``, or exchange what the claim counts (remission, relapse, death, their
-days) between a patient of its subgroup and another of the same group. Only
-the claims that read a column whose value changed, for a patient of their
-population before or after the move, are evaluated again, the masks of
+The search is simulated annealing on the sum of the objectives' losses
+(:mod:`cart_lib.objectives`: the claims, the record's timeline rules and the
+facts the text states), zero exactly when every one holds. Its moves come
+from :class:`cart_lib.moves.Mover`: most are aimed at an unmet objective.
+Only the objectives that read a column whose value changed, for a patient of
+their population before or after the move, are evaluated again, the masks of
 expressions over unchanged columns are kept (:meth:`Evaluator.carry`), and
-only the visible columns a move can alter are built again (:meth:`Space.update`). A move
-is accepted by the Metropolis rule, with its random threshold drawn first:
-the claims it may have changed are computed unmet first, then cheapest
-first, and the move is refused as soon as their rise can no longer stay
-under the threshold, so that most refused moves compute only a claim or
-two. The record's timeline rules and the facts the text states are objectives
-like the claims (their loss: the patients who break them). A state of zero loss is checked once more
-with the book's own evaluators (lifelines, scipy) before it is accepted.
+only the visible columns a move can alter are built again
+(:meth:`Space.update`). A move is accepted by the Metropolis rule, with its
+random threshold drawn first: the objectives it may have changed are computed
+unmet first, then cheapest first, and the move is refused as soon as their
+rise can no longer stay under the threshold, so that most refused moves
+compute only one or two. A state of zero loss is checked once more with the
+book's own evaluators (lifelines, scipy) before it is accepted.
 
 For a given ledger, seed and pinned environment the search is deterministic:
 it stops after a fixed number of moves, not after a time; the time budget
@@ -36,57 +29,25 @@ only ends a search that has run too long, with an error.
 
 from __future__ import annotations
 
-import ast
 import math
-from decimal import Decimal
 import sys
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
 from . import cohort as cohort_mod
 from . import expressions
+from . import objectives as objectives_mod
 from .cohort import Table
-from .record import DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 from .errors import SearchError
-from .evaluate import Evaluator, loss, matches
-from .ledger import Claim, Domain, Ledger, Statistic, expand_names
-from .record import COLUMN_BY_NAME
+from .evaluate import Evaluator
+from .ledger import Claim, Domain, Ledger, expand_names
+from .moves import COURSE_COLUMNS, REACHES, Mover, below, nearby, pick  # noqa: F401 (public here too)
+from .objectives import ClaimObjective, atoms  # noqa: F401 (public here too)
+from .record import COLUMN_BY_NAME, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 
-
-#: How far a "nearby value" move reaches, in grid steps.
-REACHES = (1, 2, 5, 15, 50)
-
-
-def below(rng: np.random.Generator, n: int) -> int:
-    """A uniform random integer in ``[0, n)``.
-
-    One float draw: a third of the cost of ``rng.integers(n)`` for a single
-    value, and the search draws several on every move.
-
-    >>> rng = np.random.default_rng(0)
-    >>> sorted({below(rng, 3) for _ in range(100)})
-    [0, 1, 2]
-    """
-    return int(rng.random() * n)
-
-
-def pick(rng: np.random.Generator, items):
-    """One of ``items`` (a sequence or an array), uniformly at random."""
-    return items[below(rng, len(items))]
-
-
-def nearby(rng: np.random.Generator, index: int, n: int) -> int:
-    """A grid index up to :data:`REACHES` steps from ``index``, kept inside ``[0, n)``."""
-    reach = pick(rng, REACHES)
-    return min(max(index + below(rng, 2 * reach + 1) - reach, 0), n - 1)
-
-
-#: A patient's course after infusion: what an exchange may swap whole between two patients.
-COURSE_COLUMNS = ("cr_d30", "mrd_negative", "relapse", "relapse_day", "hsct_after_car",
-                  "hsct_after_car_day", "death", "death_cause", "lost_to_followup",
-                  "last_contact_day")
 #: Moves one attempt may take before the search starts again from fresh values.
 ATTEMPT_MOVES = 45_000
 #: Seconds a search may run before it gives up with an error (never a different cohort).
@@ -157,51 +118,6 @@ def _without_ties(grid: Grid, ledger: Ledger) -> Grid:
     keep = [v for v in grid.values
             if (Decimal(repr(float(v))) / finest) % 1 != Decimal("0.5")]
     return Grid(grid.name, np.array(keep, dtype=float), True, grid.where)
-
-
-def atoms(text: str | None, ledger: Ledger) -> list[tuple[str, str, object]]:
-    """The conjuncts of an expression that name one column each, variables expanded.
-
-    Returns (column, operator, value) triples: ``("cr_d30", "==", 1.0)`` for
-    ``cr_d30``, ``("relapse", "==", 0.0)`` for ``not relapse``,
-    ``("donor", "in", [...])``, ``("crs_grade", ">=", 3)``. Parts that are not
-    such atoms (an ``or``, a comparison of two columns) are left out: the
-    moves built on atoms only need to be often right, not always.
-    """
-    if not text:
-        return []
-    out: list[tuple[str, str, object]] = []
-
-    def walk(node, negate=False):
-        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) and not negate:
-            for value in node.values:
-                walk(value)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            walk(node.operand, not negate)
-        elif isinstance(node, ast.Name):
-            var = ledger.variables.get(node.id)
-            if var is not None and var.expr:
-                walk(ast.parse(var.expr, mode="eval").body, negate)
-            elif var is not None:
-                out.append((var.column, "==", 0.0 if negate else 1.0))
-            else:
-                out.append((node.id, "==", 0.0 if negate else 1.0))
-        elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and not negate
-              and isinstance(node.left, ast.Name)):
-            op, right = node.ops[0], node.comparators[0]
-            symbol = {ast.Eq: "==", ast.In: "in", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
-                      ast.GtE: ">="}.get(type(op))
-            if symbol is None:
-                return
-            try:
-                value = [expressions._constant(e) for e in right.elts] if symbol == "in" \
-                    else expressions._constant(right)
-            except (expressions.ExpressionError, AttributeError):
-                return
-            out.append((node.left.id, symbol, value))
-
-    walk(ast.parse(text, mode="eval").body)
-    return out
 
 
 _OPS = {"==": np.equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
@@ -383,13 +299,25 @@ class Search:
         Seed of the random generator; the same seed gives the same cohort.
     max_moves : int
         Moves before the search gives up (deterministic).
-    attempt_moves : int
-        Moves one attempt may take before the search starts again from fresh
-        random values (keeping the group structure).
     time_budget : float
         Seconds before the search gives up regardless (an error, never a different cohort).
     progress : bool
         Show progress on stderr.
+    claims : list of Claim, optional
+        The claims to meet (default: every claim of the ledger).
+    attempt_moves : int, optional
+        Moves one attempt may take before the search starts again from fresh
+        random values (keeping the group structure); default :data:`ATTEMPT_MOVES`.
+
+    Attributes
+    ----------
+    objectives : list of Objective
+        The claims, then the timeline rules and stated facts
+        (:mod:`cart_lib.objectives`).
+    objectives_of : dict of str to list of int
+        For each searchable column, the objectives whose value depends on it.
+    mover : Mover
+        Draws the moves (:mod:`cart_lib.moves`).
     """
 
     #: Annealing schedule: the lowest temperature, moves without a new best
@@ -397,16 +325,6 @@ class Search:
     COLDEST, PATIENCE, REHEAT = 0.1, 3000, 0.5
     #: The temperature the search starts at, and its cooling per move.
     HOTTEST, COOLING = 1.0, 0.999
-    #: How moves are chosen: aimed at an unmet claim, directed, an exchange,
-    #: and a swap within the group.
-    FOCUSED, DIRECTED, EXCHANGE, SAME_GROUP = 0.85, 0.35, 0.3, 0.5
-    #: How often an exchange swaps two patients' whole course (:data:`COURSE_COLUMNS`)
-    #: rather than only what the claim counts: a course is consistent in itself, so it
-    #: moves between subgroups without breaking a timeline rule.
-    COURSE = 0.5
-    #: Objectives that cost more than a count to compute.
-    COST = {Statistic.median: 2, Statistic.range: 2, Statistic.km_median: 3,
-            Statistic.exact_ci: 3, Statistic.p_value: 4, Statistic.no_difference: 4}
 
     def __init__(self, ledger: Ledger, seed: int = 0, max_moves: int = 2_000_000,
                  time_budget: float = TIME_BUDGET, progress: bool = False,
@@ -421,104 +339,42 @@ class Search:
         self.progress = progress
         self.fast = Evaluator(ledger, fast=True)
         self.exact = Evaluator(ledger, fast=False)
-        self.claims = [c for c in (claims if claims is not None else ledger.claims)
-                       if c.adopted.statistic is not Statistic.definition]
-        self.columns_of = [self.space.claim_columns(c) for c in self.claims]
-        self.atoms = [self._claim_atoms(c) for c in self.claims]
-        self.outcomes = [self._outcome_columns(c) for c in self.claims]
-        # Besides the claims, every cohort obeys the record's timeline rules
-        # and the facts the text states (cart_lib.record.Rule): each is an
-        # objective whose loss is the number of patients breaking it.
-        self.rules = list(ledger.cohort_rules())
-        self.course = [c for c in COURSE_COLUMNS if c in self.space.grids]
-        rule_reads = [expand_names(expressions.names(r.population) | expressions.names(r.holds),
-                                   ledger) for r in self.rules]
-        self.columns_of += [set().union(*(self.space.depends.get(n, set()) for n in reads))
-                            for reads in rule_reads]
-        # What each objective reads of the visible cohort, and the patients it
-        # is about: a move that changes neither leaves its loss as it was.
-        self.reads_of = [self.space.claim_reads(c) for c in self.claims] + rule_reads
-        self.population_of = [c.adopted.population for c in self.claims]
-        self.population_of += [None for _ in self.rules]
-        # A rough cost of computing each objective, to compute cheap ones first.
-        self.cost = [self.COST.get(c.adopted.statistic, 1) for c in self.claims]
-        self.cost += [0 for _ in self.rules]
-        self.claims_of: dict[str, list[int]] = {col: [] for col in self.space.columns}
-        for i, cols in enumerate(self.columns_of):
-            for col in cols:
-                self.claims_of[col].append(i)
+        self.objectives = objectives_mod.build(ledger, self.space, claims)
+        self.claims = [o.claim for o in self.objectives if isinstance(o, ClaimObjective)]
+        self.objectives_of: dict[str, list[int]] = {col: [] for col in self.space.columns}
+        for i, objective in enumerate(self.objectives):
+            for col in objective.columns:
+                self.objectives_of[col].append(i)
+        self.mover = Mover(self.space, self.objectives, self.fast, ledger, self.rng)
 
     def objective_name(self, i: int) -> str:
-        """A claim's id, or a rule's or fact's, as progress and errors print it."""
-        return self.claims[i].id if i < len(self.claims) else \
-            f"{self.rules[i - len(self.claims)].id} ({self.rules[i - len(self.claims)].source})"
+        """A claim's id, or a rule's or fact's with its kind, as progress and errors print it."""
+        return self.objectives[i].name
 
-    def _claim_atoms(self, claim: Claim):
-        """For the directed moves: the searchable atoms of a claim's event, and its target values."""
-        reading = claim.adopted
-        searchable = set(self.space.columns)
-        population = [a for a in atoms(reading.population, self.ledger) if a[0] in searchable]
-        event = [a for a in atoms(reading.event, self.ledger) + atoms(reading.each, self.ledger)
-                 if a[0] in searchable]
-        column = reading.variable if reading.variable in searchable else (
-            "last_contact_day" if reading.endpoint is not None else None)
-        targets = []
-        if column is not None and self.space.grids[column].numeric:
-            for role, token in claim.numbers().items():
-                if role in ("median", "min", "max", "value"):
-                    targets.append(token.value * reading.scale)
-        return population, event, column, targets
+    # ------------------------------------------------------------------ losses
+    def losses(self, table: Table, which) -> dict[int, float]:
+        """The losses of the objectives ``which`` on a cohort."""
+        return {i: self.objectives[i].loss(self.fast, table) for i in which}
 
-    def _outcome_columns(self, claim: Claim) -> list[str]:
-        """The searchable columns a claim counts or measures, less those choosing its patients."""
-        reading = claim.adopted
-        names: set[str] = set()
-        for text in (reading.event, reading.each, reading.variable):
-            if text:
-                names |= expand_names(expressions.names(text), self.ledger)
-        if reading.endpoint is not None:
-            names |= cohort_mod.ENDPOINT_COLUMNS[reading.endpoint.value]
-        chosen: set[str] = set()
-        if reading.population:
-            for name in expand_names(expressions.names(reading.population), self.ledger):
-                chosen |= self.space.depends.get(name, set())
-        out: set[str] = set()
-        for name in names:
-            out |= self.space.depends.get(name, set())
-        return sorted(out - chosen - {"group"})
-
-    # ------------------------------------------------------------------ core
-    def _loss(self, i: int, table: Table) -> float:
-        """The loss of one objective: a claim's, or the patients breaking a rule or fact."""
-        if i < len(self.claims):
-            claim = self.claims[i]
-            return loss(claim, self.fast.compute(claim, claim.adopted, table))
-        return float(np.count_nonzero(self._breaking(i, table)))
-
-    def _breaking(self, i: int, table: Table) -> np.ndarray:
-        """Mask of the patients who break rule or fact objective ``i``."""
-        rule = self.rules[i - len(self.claims)]
-        return self.fast.mask(rule.population, table) & ~self.fast.mask(rule.holds, table)
-
-    def _losses(self, table: Table, which) -> dict[int, float]:
-        return {i: self._loss(i, table) for i in which}
-
-    def _all_met(self, table: Table, which) -> bool:
+    def all_met(self, table: Table, which) -> bool:
         """Whether every objective of ``which`` is met, cheapest computed first."""
-        return all(self._loss(i, table) == 0 for i in sorted(which, key=self.cost.__getitem__))
+        objectives = self.objectives
+        return all(objectives[i].loss(self.fast, table) == 0
+                   for i in sorted(which, key=lambda i: objectives[i].cost))
 
-    def _losses_within(self, table: Table, which: list[int], losses: dict[int, float],
-                       limit: float) -> dict[int, float] | None:
+    def losses_within(self, table: Table, which: list[int], losses: dict[int, float],
+                      limit: float) -> dict[int, float] | None:
         """The new losses of ``which``; None once their rise must reach ``limit``.
 
         Unmet objectives come first (only they can fall), then the met ones,
         cheapest first: a met objective that breaks ends the computation.
         """
-        order = sorted(which, key=lambda i: (losses[i] == 0, self.cost[i]))
+        objectives = self.objectives
+        order = sorted(which, key=lambda i: (losses[i] == 0, objectives[i].cost))
         can_fall = sum(losses[i] for i in order)
         rise, out = 0.0, {}
         for i in order:
-            new = out[i] = self._loss(i, table)
+            new = out[i] = objectives[i].loss(self.fast, table)
             rise += new - losses[i]
             can_fall -= losses[i]
             if rise - can_fall >= limit:
@@ -535,8 +391,9 @@ class Search:
         over unchanged columns are kept (:meth:`Evaluator.carry`). Also
         returns what :meth:`Evaluator.restore` needs to undo the move.
         """
-        reading = [i for i in affected if not self.reads_of[i].isdisjoint(shown)]
-        populations = {self.population_of[i] for i in reading} - {None}
+        objectives = self.objectives
+        reading = [i for i in affected if not objectives[i].reads.isdisjoint(shown)]
+        populations = {objectives[i].population for i in reading} - {None}
         about = {}                      # population -> whether the move touches one of its patients
         for population in populations:
             mask = self.fast.mask(population, table)
@@ -546,207 +403,9 @@ class Search:
             if not about[population]:
                 mask = self.fast.mask(population, candidate)
                 about[population] = any(mask[p] for p in patients)
-        stale = [i for i in reading if self.population_of[i] is None
-                 or about[self.population_of[i]]]
+        stale = [i for i in reading if objectives[i].population is None
+                 or about[objectives[i].population]]
         return stale, saved
-
-    def _propose(self, state, unsatisfied: list[int]) -> list[tuple[str, list[int], list[int]]]:
-        """Choose a move: a list of (column, patients, new grid indices)."""
-        rng, space = self.rng, self.space
-        focused = bool(unsatisfied) and rng.random() < self.FOCUSED
-        claim = None
-        if focused:
-            target = pick(rng, unsatisfied)
-            if target >= len(self.claims):
-                return self._repair(state, target)
-            if rng.random() < self.DIRECTED:
-                directed = self._directed(state, target)
-                if directed is not None:
-                    return directed
-            if rng.random() < self.EXCHANGE:
-                exchange = self._exchange(state, target)
-                if exchange is not None:
-                    return exchange
-            claim = pick(rng, [i for i in unsatisfied if i < len(self.claims)])
-            options = sorted(self.columns_of[claim])
-            column = pick(rng, options) if options else pick(rng, space.columns)
-        else:
-            column = pick(rng, space.columns)
-        i = below(rng, space.size)
-        if claim is not None and rng.random() < 0.7:
-            # A patient the unmet claim is about, where it is about some.
-            members = np.flatnonzero(self.fast.mask(self.claims[claim].adopted.population,
-                                                    self._table))
-            if len(members):
-                i = int(pick(rng, members))
-        return self._new_value(state, column, i)
-
-    def _new_value(self, state, column: str, i: int) -> list[tuple[str, list[int], list[int]]]:
-        """Patient ``i`` gets a new value of ``column``: swapped with another patient's, nearby, or any."""
-        rng, space = self.rng, self.space
-        grid, current = space.grids[column], state[column]
-        n = len(grid.values)
-        kind = rng.random()
-        if kind < 0.25 or (column == "group" and self._groups_settled):
-            # Swap two patients' values. Once the first stage has settled the
-            # group sizes, groups only swap: a size change can only be undone.
-            j = below(rng, space.size)
-            if column != "group" and rng.random() < self.SAME_GROUP:
-                # Within the group, a swap leaves the group's own counts as they are.
-                mates = np.flatnonzero(state["group"] == state["group"][i])
-                j = int(pick(rng, mates))
-            return [(column, [i, j], [int(current[j]), int(current[i])])]
-        if grid.numeric and kind < 0.7:                   # a nearby value
-            return [(column, [i], [nearby(rng, int(current[i]), n)])]
-        return [(column, [i], [below(rng, n)])]    # any value
-
-    def _repair(self, state, which: int) -> list[tuple[str, list[int], list[int]]]:
-        """A move for a broken rule or fact: a patient who breaks it gets a new value of a column it reads."""
-        rng = self.rng
-        breaking = np.flatnonzero(self._breaking(which, self._table))
-        options = sorted(self.columns_of[which] - ({"group"} if self._groups_settled else set()))
-        if not len(breaking) or not options:
-            return self._new_value(state, pick(rng, self.space.columns), below(rng, self.space.size))
-        return self._new_value(state, pick(rng, options), int(pick(rng, breaking)))
-
-    def _exchange(self, state, claim: int):
-        """Swap what a claim counts or measures between a patient it is about and one it is not.
-
-        Both patients are of the same group, so the group's own counts stay
-        as they are while the claim's subgroup gets another patient's course
-        (remission, relapse, death, their days) as a whole: the columns the
-        claim counts, or (with probability :attr:`COURSE`) every column of
-        the course.
-        """
-        rng = self.rng
-        columns = self.outcomes[claim]
-        if rng.random() < self.COURSE:
-            columns = self.course
-        if not columns:
-            return None
-        inside = self.fast.mask(self.claims[claim].adopted.population, self._table)
-        members = np.flatnonzero(inside)
-        if not len(members) or inside.all():
-            return None
-        i = int(pick(rng, members))
-        others = np.flatnonzero(~inside & (state["group"] == state["group"][i]))
-        if not len(others):
-            return None
-        j = int(pick(rng, others))
-        return [(c, [i, j], [int(state[c][j]), int(state[c][i])]) for c in columns]
-
-    def _rank_move(self, state, claim: int, column: str, members: np.ndarray):
-        """Move one value across a median, minimum or maximum that does not print as printed.
-
-        Such a figure moves only when a value crosses it. Take a patient of
-        the claim on the wrong side of the printed figure and either swap
-        values with a patient outside the claim's population who is on the
-        right side (which leaves figures over everyone as they are), or give
-        the patient a value on the right side.
-        """
-        rng, space = self.rng, self.space
-        item = self.claims[claim]
-        reading = item.adopted
-        values_now = self.fast.compute(item, reading, self._table).values
-        wrong = [(role, target * reading.scale, low, high)
-                 for role, target, _, low, high in item.targets
-                 if role in ("median", "min", "max")
-                 and not low <= values_now.get(role, math.nan) < high]
-        if not wrong:
-            return None
-        role, goal, low, high = pick(rng, wrong)
-        computed = values_now[role] * reading.scale if math.isfinite(values_now[role]) else math.inf
-        values = self._table[column]
-        too_high = computed >= high * reading.scale
-        if role == "max" and too_high or role == "min" and not too_high:
-            side = members[values[members] == computed]       # the patients holding the extreme
-        else:
-            side = members[values[members] > goal] if too_high else members[values[members] < goal]
-        if not len(side):
-            return None
-        i = int(pick(rng, side))
-        outside = np.ones(space.size, dtype=bool)
-        outside[members] = False
-        fits = np.flatnonzero(outside & ((values <= goal) if too_high else (values >= goal)))
-        if len(fits) and rng.random() < 0.5:
-            j = int(pick(rng, fits))
-            return [(column, [i, j], [int(state[column][j]), int(state[column][i])])]
-        grid = space.grids[column].values
-        options = np.flatnonzero(grid <= goal) if too_high else np.flatnonzero(grid >= goal)
-        if not len(options):
-            return None
-        return [(column, [i], [int(pick(rng, options))])]
-
-    def _directed(self, state, claim: int):
-        """A move aimed at one unmet claim, or None if none applies.
-
-        Give a patient one of the claim's printed values; make a counted
-        patient who breaks the claim's ``each`` meet it (or leave the count);
-        or make a patient join the claim's population with its event, join
-        it without the event, or leave it.
-        """
-        rng, space = self.rng, self.space
-        population, event, column, targets = self.atoms[claim]
-        if self._groups_settled:
-            population = [a for a in population if a[0] != "group"]
-        reading = self.claims[claim].adopted
-        members = np.flatnonzero(self.fast.mask(reading.population, self._table))
-        if reading.each and rng.random() < 0.5:
-            counted = self.fast.mask(reading.population, self._table)
-            if reading.event:
-                counted = counted & self.fast.mask(reading.event, self._table)
-            breaking = np.flatnonzero(counted & ~self.fast.mask(reading.each, self._table))
-            if len(breaking):
-                i = int(pick(rng, breaking))
-                own = [a for a in atoms(reading.each, self.ledger) if a[0] in space.grids]
-                if reading.event and rng.random() < 0.3:
-                    own = [a for a in atoms(reading.event, self.ledger) if a[0] in space.grids]
-                    if own:
-                        col, op, value = pick(rng, own)
-                        options = space.indices(col, op, value, satisfy=False)
-                        if len(options):
-                            return [(col, [i], [int(pick(rng, options))])]
-                    return None
-                changes = []
-                for col, op, value in own:
-                    options = space.indices(col, op, value)
-                    if len(options) and not (options == state[col][i]).any():
-                        changes.append((col, [i], [int(pick(rng, options))]))
-                return changes or None
-        if targets and rng.random() < 0.5:
-            if not len(members):
-                return None
-            numbers = self.claims[claim].numbers()
-            if {"median", "min", "max"} & set(numbers) and rng.random() < 0.5:
-                return self._rank_move(state, claim, column, members)
-            i = int(pick(rng, members))
-            goal = pick(rng, targets)
-            grid = space.grids[column].values
-            return [(column, [i], [int(np.argmin(np.abs(grid - goal)))])]
-        if not (population or event):
-            return None
-        branch = rng.random()
-        meet, miss = (population + event, []) if branch < 0.5 else \
-            (population, event) if branch < 0.75 else ([], population or event)
-        # Joining the population takes a patient outside it; leaving, one inside.
-        inside = np.zeros(space.size, dtype=bool)
-        inside[members] = True
-        pool = np.flatnonzero(inside if not meet else ~inside) if population else \
-            np.arange(space.size)
-        if not len(pool):
-            pool = np.arange(space.size)
-        i = int(pick(rng, pool))
-        changes = []
-        for col, op, value in meet:                   # patient i meets these atoms
-            options = space.indices(col, op, value)
-            if len(options) and not (options == state[col][i]).any():
-                changes.append((col, [i], [int(pick(rng, options))]))
-        if miss:                                      # and misses one of these
-            col, op, value = pick(rng, miss)
-            options = space.indices(col, op, value, satisfy=False)
-            if len(options):
-                changes.append((col, [i], [int(pick(rng, options))]))
-        return changes or None
 
     def run(self) -> Result:
         """Search until every claim matches; raise :class:`SearchError` if none is found.
@@ -762,11 +421,11 @@ class Search:
         self._restarts = 0
         self._attempts = 1
         state = self.space.random_state(self.rng)
-        self._groups_settled = False
-        structure = [i for i, cols in enumerate(self.columns_of) if cols <= {"group"}]
+        self.mover.groups_settled = False
+        structure = [i for i, o in enumerate(self.objectives) if o.columns <= {"group"}]
         state = self._anneal(state, structure, final=False)
-        self._groups_settled = bool(structure)
-        everything = list(range(len(self.columns_of)))
+        self.mover.groups_settled = bool(structure)
+        everything = list(range(len(self.objectives)))
         while True:
             found = self._anneal(state, everything, final=True, budget=self.attempt_moves)
             if found is not None:
@@ -785,9 +444,10 @@ class Search:
     def _anneal(self, state, active: list[int], final: bool,
                 budget: int | None = None) -> dict[str, np.ndarray] | None:
         """Anneal until the active claims all match; None when ``budget`` moves run out."""
-        claims_of = {col: [i for i in ids if i in set(active)] for col, ids in self.claims_of.items()}
+        objectives_of = {col: [i for i in ids if i in set(active)]
+                         for col, ids in self.objectives_of.items()}
         table = self.space.table(state)
-        losses = self._losses(table, active)
+        losses = self.losses(table, active)
         total = sum(losses.values())
         best_total, best_state = total, {k: v.copy() for k, v in state.items()}
         temperature, since_best, last_report = self.HOTTEST, 0, 0.0
@@ -816,11 +476,11 @@ class Search:
             self._moves += 1
             if self._moves > self.max_moves or time.monotonic() - self._start > self.time_budget:
                 self._fail(best_state)
-            self._table = table
-            move = self._propose(state, unsatisfied)
+            self.mover.table = table
+            move = self.mover.propose(state, unsatisfied)
             undo = [(column, patients, [int(state[column][p]) for p in patients])
                     for column, patients, _ in move]
-            affected = sorted({i for column, _, _ in move for i in claims_of[column]})
+            affected = sorted({i for column, _, _ in move for i in objectives_of[column]})
             if all(old == new for (_, _, old), (_, _, new) in zip(undo, move)) or not affected:
                 continue
             for column, patients, new in move:
@@ -835,7 +495,7 @@ class Search:
             # computed so far rise by more than the rest could fall.
             draw = self.rng.random()
             limit = -temperature * math.log(draw) if draw > 0 else math.inf
-            fresh = self._losses_within(candidate, stale, losses, limit)
+            fresh = self.losses_within(candidate, stale, losses, limit)
             if fresh is not None:
                 changed = {i: losses[i] for i in affected}    # the same sum, in the same order
                 changed.update(fresh)
@@ -857,7 +517,7 @@ class Search:
             if since_best > self.PATIENCE:   # stuck: back to the best cohort, warmed up again
                 state = {k: v.copy() for k, v in best_state.items()}
                 table = self.space.table(state)
-                losses = self._losses(table, active)
+                losses = self.losses(table, active)
                 total, temperature, since_best = sum(losses.values()), self.REHEAT, 0
                 unsatisfied = None
                 self._restarts += 1
@@ -867,7 +527,7 @@ class Search:
 
     def _fail(self, best_state) -> None:
         table = self.space.table(best_state)
-        losses = self._losses(table, range(len(self.columns_of)))
+        losses = self.losses(table, range(len(self.objectives)))
         failing = [self.objective_name(i) for i, v in losses.items() if v > 0]
         self.best_state = best_state
         elapsed = time.monotonic() - self._start

@@ -117,14 +117,14 @@ def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, wri
 
 @pytest.mark.parametrize("study", STUDIES)
 def test_a_move_is_refused_early_only_when_computing_every_claim_would_refuse_it(study):
-    # Search._losses_within stops once a move's rise in loss must reach the Metropolis
+    # Search.losses_within stops once a move's rise in loss must reach the Metropolis
     # threshold; it must never stop on a move that the full computation would accept, and
     # when it does not stop it must give the full computation's losses.
     search = Search(L.load(study), seed=0)
     space, rng = search.space, np.random.default_rng(2)
     state = state_of(search, load_table(study))          # every claim met, then drifting
     table = space.table(state)
-    losses = search._losses(table, range(len(search.columns_of)))
+    losses = search.losses(table, range(len(search.objectives)))
     columns = [c for c in space.columns if c != "group"]
     stopped = 0
     for _ in range(300):
@@ -132,11 +132,11 @@ def test_a_move_is_refused_early_only_when_computing_every_claim_would_refuse_it
         trial = {k: v.copy() for k, v in state.items()}
         trial[column][int(rng.integers(space.size))] = rng.integers(len(space.grids[column].values))
         candidate = space.table(trial)
-        which = search.claims_of[column]
-        full = search._losses(candidate, which)
+        which = search.objectives_of[column]
+        full = search.losses(candidate, which)
         delta = sum(full.values()) - sum(losses[i] for i in which)
         for limit in (0.05, 0.5, 2.0, math.inf):
-            within = search._losses_within(candidate, which, losses, limit)
+            within = search.losses_within(candidate, which, losses, limit)
             if within is None:
                 stopped += 1
                 assert delta >= limit - 1e-9, (column, limit, delta)
