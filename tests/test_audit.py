@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cart_lib import audit, ledger as L
+from cart_lib import audit, ledger as L, paths
 from cart_lib.errors import LedgerError
 
-STUDIES = ["hu2019", "zhang2020"]
+STUDIES = paths.studies()
 
 
 def _count_claim(cid, printed, population, event=None, reads=("count",)):

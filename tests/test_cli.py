@@ -19,7 +19,7 @@ def test_claims_json_lists_every_claim_of_both_studies():
     out = run("claims", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
-    expected = {(s, c.id) for s in ("hu2019", "zhang2020") for c in L.load(s).claims}
+    expected = {(s, c.id) for s in paths.studies() for c in L.load(s).claims}
     assert {(r["study"], r["id"]) for r in rows} == expected
     for row in rows:
         assert {"id", "study", "printed", "reproduced", "status"} <= row.keys()

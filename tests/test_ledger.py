@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from cart_lib import ledger as L
+from cart_lib import ledger as L, paths
 from cart_lib.errors import LedgerError
 from cart_lib.printed import tokens, rounds_to
 
-STUDIES = ["hu2019", "zhang2020"]
+STUDIES = paths.studies()
 
 
 # ----------------------------------------------------------------- the real ledgers

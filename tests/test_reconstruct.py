@@ -15,7 +15,7 @@ from cart_lib.reconstruct import conflicting_claims, load_frame, load_table, rec
 from cart_lib.sample import state_of
 from cart_lib.search import Search, SearchError
 
-STUDIES = ["hu2019", "zhang2020"]
+STUDIES = paths.studies()
 
 
 @pytest.mark.parametrize("study", STUDIES)

@@ -11,7 +11,7 @@ from cart_lib import ledger as L, paths, questions, sample
 from cart_lib.errors import CartError, LedgerError
 from cart_lib.evaluate import Evaluator
 
-STUDIES = ["hu2019", "zhang2020"]
+STUDIES = paths.studies()
 
 
 @pytest.mark.parametrize("study", STUDIES)
