@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from cart_lib import ledger as L
+from cart_lib import ledger as L, paths
 from cart_lib.paths import ROOT
 
 
@@ -15,7 +15,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-def test_claims_json_lists_every_claim_of_both_studies():
+def test_claims_json_lists_every_claim_of_every_study():
     out = run("claims", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
