@@ -443,18 +443,48 @@ class CountFacts:
         return None if k is None or not n else (int(k), int(n))
 
     def _percent_check(self, claim: Claim, reading: Reading) -> None:
-        if "percent" not in claim.reads or reading.statistic is not Statistic.count:
+        if "percent" not in claim.reads or reading.statistic not in (Statistic.count,
+                                                                      Statistic.exact_ci):
             return
+        token, step = claim.numbers()["percent"], claim.precision["percent"]
+        convention = reading.rounding
+        named = f"rounding {convention}" if convention else "under every rounding convention"
         got = self.percent_of(claim, reading)
         if got is None:
+            # No count is known: some count of the known denominator must print as printed.
+            n = self.size_of(reading.population)
+            if not n:
+                return
+            fits = [k for k in range(n + 1)
+                    if printed.rounds_to(100 * k / n, token.value, step, convention)]
+            statement = (f"some k/{n} prints as {token.text}% {named}" if fits else
+                         f"no k/{n} prints as {token.text}% {named}"
+                         + _other_conventions(token.value, step, n, convention))
+            self.checks.append(Check("percentage", (claim.id,), statement, bool(fits)))
             return
         k, n = got
-        token = claim.numbers()["percent"]
         value = 100 * k / n
-        self.checks.append(Check(
-            "percentage", (claim.id,),
-            f"{k}/{n} = {printed.fmt(value, token.decimals)}% against printed {token.text}%",
-            printed.rounds_to(value, token.value, claim.precision["percent"])))
+        holds = printed.rounds_to(value, token.value, step, convention)
+        statement = f"{k}/{n} = {printed.fmt(value, token.decimals)}% against printed {token.text}%"
+        if not holds:
+            statement += f" ({named})" + _other_conventions(token.value, step, n, convention, k)
+        self.checks.append(Check("percentage", (claim.id,), statement, holds))
+
+
+def _other_conventions(value: float, step: float, n: int, convention: str | None,
+                       k: int | None = None) -> str:
+    """Where a printed percentage fails: the conventions under which it would print, if any.
+
+    >>> _other_conventions(23.07, 0.01, 13, None)
+    '; 3/13 does when truncated'
+    """
+    counts = [k] if k is not None else range(n + 1)
+    found = [(j, name) for name in printed.CONVENTIONS if name != convention for j in counts
+             if printed.rounds_to(100 * j / n, value, step, name)]
+    words = {"half-up": "rounding half up", "half-even": "rounding half to even",
+             "truncate": "truncated"}
+    return "".join(f"; {j}/{n} does when {words[name]}" if name == "truncate" else
+                   f"; {j}/{n} does {words[name]}" for j, name in found)
 
 
 def _informative(facts: list[Fact]) -> bool:

@@ -82,6 +82,8 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
             rec = reconstruct(study, seed=args.seed, time_budget=budget,
                               progress=not args.quiet and sys.stderr.isatty())
         except SearchError as exc:
+            if exc.proven:
+                raise CartError(f"{exc}. Nothing was written.") from None
             from . import ledger as ledger_mod
             core, complete = conflicting_claims(
                 ledger_mod.load(study), exc.claims, seed=args.seed,

@@ -79,8 +79,10 @@ class CohortError(CartError):
 class SearchError(CartError):
     """No cohort satisfying every claim was found; names the claims that conflict."""
 
-    def __init__(self, study: str, message: str, claims: list[str] | None = None):
+    def __init__(self, study: str, message: str, claims: list[str] | None = None,
+                 proven: bool = False):
         self.claims = claims or []
+        self.proven = proven      #: the claims cannot hold together (not merely not found)
         super().__init__(f"{study}: {message}")
 
 

@@ -30,8 +30,9 @@ def rscript_path(study: str) -> Path:
 
 
 def relative(path: Path) -> str:
-    """A path inside the project as written in provenance files and messages (``data/...``)."""
-    return Path(path).resolve().relative_to(ROOT).as_posix()
+    """A path as written in provenance files and messages: ``data/...`` inside the project."""
+    path = Path(path).resolve()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def provenance_name(study: str) -> str:

@@ -84,9 +84,19 @@ def reconstruct(study: str, seed: int = 0, time_budget: float = TIME_BUDGET,
     Raises
     ------
     SearchError
-        When no cohort is found; its message names the conflicting claims.
+        When the ledger's own arithmetic fails (checked before any search, by
+        :func:`cart_lib.audit.failed_checks`, in well under a second), or when
+        no cohort is found; its message names the claims.
     """
     led = ledger_mod.load(study)
+    from .audit import failed_checks     # the audit's arithmetic: from the ledger alone, at once
+    failed = failed_checks(led)
+    if failed:
+        raise SearchError(study, "the printed figures cannot hold together as the ledger reads "
+                                 "them, so no search was run: "
+                                 + "; ".join(f"{', '.join(c.claims)}: {c.statement}"
+                                             for c in failed),
+                          sorted({i for c in failed for i in c.claims}), proven=True)
     search = Search(led, seed=seed, time_budget=time_budget, progress=progress,
                     max_moves=max_moves)
     result = search.run()

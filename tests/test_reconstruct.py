@@ -102,6 +102,7 @@ def test_conflicting_claims_are_named(toy_ledger, write_ledger, tmp_path):
 
 def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, write_ledger,
                                                                  tmp_path, monkeypatch, capsys):
+    # The ledger's own arithmetic shows the conflict (9 and 2 remissions in one set): no search.
     _conflicting_ledger(toy_ledger, write_ledger, tmp_path)
     monkeypatch.setattr(paths, "CLAIMS", tmp_path)
     out = tmp_path / "cohorts"
@@ -109,10 +110,30 @@ def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, wri
                        "--time-budget", "3"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1
-    assert err[0].startswith("error: toy: no cohort found")
-    assert "could not meet together (not proven impossible): cr, cr_again" in err[0]
-    assert "does not prove that none exists" in err[0] and "Nothing was written" in err[0]
+    assert err[0].startswith("error: toy: the printed figures cannot hold together")
+    assert "no search was run: cr, cr_again:" in err[0] and "Nothing was written" in err[0]
     assert not out.exists()
+
+
+def test_a_search_that_runs_out_does_not_claim_infeasibility(toy_ledger, write_ledger,
+                                                             tmp_path, monkeypatch, capsys):
+    # A median age the ledger's domain cannot reach: no arithmetic shows it, the search fails.
+    toy_ledger["record"]["age_years"] = {"min": 1, "max": 80, "step": 1}
+    toy_ledger["claims"] = toy_ledger["claims"][:2] + [{
+        "id": "age", "printed": "median age 90 (85-95)",
+        "locator": {"source": "abstract", "paragraph": 1}, "says": "age",
+        "reads": ["median", "min", "max"], "precision": {"median": 1, "min": 1, "max": 1},
+        "measure": {"population": "True", "statistic": "median", "variable": "age_years"}}]
+    write_ledger(toy_ledger)
+    monkeypatch.setattr(paths, "CLAIMS", tmp_path)
+    status = cli.main(["reconstruct", "--study", "toy", "--out", str(tmp_path / "out"), "--quiet",
+                       "--time-budget", "3"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1
+    assert err[0].startswith("error: toy: no cohort found: the time budget of 3 s ran out")
+    assert "does not prove that none exists" in err[0]
+    assert "could not meet together (not proven impossible): age" in err[0]
+    assert "Nothing was written" in err[0] and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("study", STUDIES)
@@ -167,3 +188,32 @@ def test_a_move_rebuilds_the_same_cohort_as_a_full_build(study):
         for name in full:
             assert table[name].tobytes() == full[name].tobytes() or \
                 list(table[name]) == list(full[name]), (moved, name)
+
+
+def test_a_percentage_no_count_can_print_is_refused_before_any_search(toy_ledger, write_ledger,
+                                                                       tmp_path, monkeypatch,
+                                                                       capsys):
+    # Thirteen patients in group a; "23.07%" is 3/13 cut off, never rounded.
+    toy_ledger["groups"] = {g: {"car_source": "autologous", "donor": "none", "prior_hsct": False}
+                            for g in ("a", "b")}
+    toy_ledger["claims"] = [toy_ledger["claims"][0] | {"printed": "13 patients"}, {
+        "id": "group_a", "printed": "all 13 in group a",
+        "locator": {"source": "abstract", "paragraph": 1}, "says": "group a",
+        "reads": ["count"], "precision": {"count": 1},
+        "measure": {"population": "True", "event": "group == 'a'", "statistic": "count"}}, {
+        "id": "cr", "printed": "23.07% in remission",
+        "locator": {"source": "abstract", "paragraph": 1}, "says": "remissions",
+        "reads": ["percent"], "precision": {"percent": 0.01},
+        "measure": {"population": "group == 'a'", "event": "cr_d30", "statistic": "count"}}]
+    write_ledger(toy_ledger)
+    monkeypatch.setattr(paths, "CLAIMS", tmp_path)
+    status = cli.main(["reconstruct", "--study", "toy", "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and "\n" not in err
+    assert "no search was run" in err and "cr: no k/13 prints as 23.07% under every rounding " \
+        "convention; 3/13 does when truncated" in err
+    assert not (tmp_path / "out").exists()
+    toy_ledger["claims"][2]["measure"]["rounding"] = "truncate"
+    write_ledger(toy_ledger)
+    assert cli.main(["reconstruct", "--study", "toy", "--out", str(tmp_path / "out"),
+                     "--quiet"]) == 0
