@@ -769,6 +769,47 @@ def configurations(facts: CountFacts, claim: Claim, reading: Reading, table):
     return inv.feasible, f"{inv.sizes}, {inv.method}"
 
 
+def invert_from_ledger(ledger: Ledger) -> list[tuple[Claim, Reading, object, str]]:
+    """Invert every p-value and interval from the ledger alone, before any cohort exists.
+
+    Group sizes come from the printed figures (:class:`CountFacts`). Returns,
+    for each reading that prints a p-value or an exact interval, ``(claim,
+    reading, inversion, why)``: the :class:`cart_lib.inversion.ReadingInversion`,
+    or None with the reason it cannot be inverted.
+    """
+    facts = CountFacts(ledger)
+    size_claim = ledger.claim(ledger.size_claim).numbers()["count"].value
+    out = []
+    for claim in ledger.claims:
+        for reading in claim.readings:
+            if reading.statistic not in (Statistic.p_value, Statistic.exact_ci):
+                continue
+            why = inversion.why_not_invertible(reading)
+            if why:
+                out.append((claim, reading, None, why))
+                continue
+            if reading.statistic is Statistic.exact_ci:
+                n = facts.size_of(reading.population) or int(size_claim)
+                out.append((claim, reading, inversion.invert_sizes(claim, reading, n), ""))
+                continue
+            n1 = facts.size_of(reading.population, reading.groups[0])
+            n2 = facts.size_of(reading.population, reading.groups[1])
+            total = facts.size_of(reading.population)
+            if n1 and n2:
+                out.append((claim, reading, inversion.invert_sizes(claim, reading, n1, n2), ""))
+            elif total and reading.test in inversion.TWO_BY_TWO:
+                inv = inversion.ReadingInversion(
+                    claim.id, reading.id, reading.test.value, f"total {total}, any split",
+                    [], list(inversion.feasible_tables_any_split(
+                        reading.test, reading.direction, claim.numbers()["p"].value,
+                        claim.precision["p"], total)), reading.literal, reading.adopted)
+                out.append((claim, reading, inv, ""))
+            else:
+                out.append((claim, reading, None, "the printed figures do not fix the sizes "
+                                                  "of the two groups"))
+    return out
+
+
 def verdicts_frame(verdicts: Iterable[ReadingVerdict]) -> pd.DataFrame:
     """Reading verdicts as a table for the book."""
     rows = [{"study": v.study, "claim": v.claim, "reading": v.reading,

@@ -10,7 +10,9 @@ reconstruct
     provenance under ``data/cohorts/``.
 invert
     For each p-value and exact interval, list every table or rank
-    configuration that prints as published, under each reading.
+    configuration that prints as published, under each reading, at the group
+    sizes of the committed cohort or, before one exists, those the printed
+    figures fix; a figure that cannot be inverted is listed with the reason.
 rscript
     Write a study's claims as a self-contained R script (base R and
     survival) that recomputes each from the cohort CSV and reports MATCH,
@@ -105,35 +107,46 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 
 def _cmd_invert(args: argparse.Namespace) -> int:
     from . import ledger as ledger_mod
-    from .inversion import check_infeasible_as_printed, invert_reading, invertible
+    from .audit import invert_from_ledger
+    from .inversion import check_infeasible_as_printed, invert_reading, why_not_invertible
     from .reconstruct import load_table
 
     studies = [args.study] if args.study else paths.studies()
     problems = []
     for study in studies:
         _known(study)
-        led, table = ledger_mod.load(study), load_table(study)
-        inversions = []
-        for claim in led.claims:
+        led = ledger_mod.load(study)
+        # With a cohort, its group sizes; before one exists, the sizes the printed figures fix.
+        table = load_table(study) if paths.cohort_path(study).exists() else None
+        if table is None:
+            print(f"{study}: no cohort yet; group sizes from the printed figures alone")
+            found = invert_from_ledger(led)
+        else:
+            found = [(c, r, None if why_not_invertible(r) else
+                      invert_reading(c, r, led, table), why_not_invertible(r))
+                     for c in led.claims for r in c.readings
+                     if r.statistic.value in ("p_value", "exact_ci")]
+        inversions, shown = [], None
+        for claim, reading, inv, why in found:
             if args.claim and claim.id != args.claim:
                 continue
-            readings = [r for r in claim.readings if invertible(r)]
-            if not readings:
+            if shown != claim.id:
+                print(f"{study} {claim.id}: printed {claim.printed!r}")
+                shown = claim.id
+            if inv is None:
+                print(f"  {reading.id}: not inverted: {why}")
                 continue
-            print(f"{study} {claim.id}: printed {claim.printed!r}")
-            for reading in readings:
-                inv = invert_reading(claim, reading, led, table)
-                inversions.append(inv)
-                marks = ", ".join(m for m, on in (("adopted", inv.adopted),
-                                                   ("literal", inv.literal)) if on)
-                shown = inv.feasible[:6]
-                more = f" … ({len(inv.feasible)} in all)" if len(inv.feasible) > 6 else ""
-                print(f"  {reading.id} [{marks or 'alternative'}] {inv.method}, {inv.sizes}: "
-                      f"{len(inv.feasible)} feasible {shown}{more}")
-                if inv.any_split is not None:
-                    print(f"    over every split of the {inv.sizes.split('total ')[1].rstrip(')')} "
-                          f"patients: {len(inv.any_split)} feasible {inv.any_split[:6]}")
-        if args.claim is None:
+            inversions.append(inv)
+            marks = ", ".join(m for m, on in (("adopted", inv.adopted),
+                                               ("literal", inv.literal)) if on)
+            listed = inv.feasible[:6]
+            more = f" … ({len(inv.feasible)} in all)" if len(inv.feasible) > 6 else ""
+            print(f"  {reading.id} [{marks or 'alternative'}] {inv.method}, {inv.sizes}: "
+                  f"{len(inv.feasible)} feasible {listed}{more}")
+            if inv.any_split is not None:
+                print(f"    over every split of the patients: {len(inv.any_split)} feasible "
+                      f"{inv.any_split[:6]}")
+        if args.claim is None and table is not None:
             problems += [f"{study}: {p}" for p in check_infeasible_as_printed(led, inversions)]
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)

@@ -190,6 +190,20 @@ def invert_reading(claim: Claim, reading: Reading, ledger: Ledger, table: Table,
     """
     compiler = ledger.compiler()
     population = compiler.mask(reading.population)(table)
+    if reading.statistic is Statistic.exact_ci:
+        return invert_sizes(claim, reading, int(population.sum()))
+    first = population & compiler.mask(reading.groups[0])(table)
+    second = population & compiler.mask(reading.groups[1])(table)
+    return invert_sizes(claim, reading, int(first.sum()), int(second.sum()), any_split)
+
+
+def invert_sizes(claim: Claim, reading: Reading, n1: int, n2: int | None = None,
+                 any_split: bool = True) -> ReadingInversion:
+    """Enumerate what a claim's figure admits under one reading, at given group sizes.
+
+    For an exact interval ``n1`` is the largest denominator tried; for a
+    two-group test, ``n1`` and ``n2`` are the groups' sizes.
+    """
     out = ReadingInversion(claim.id, reading.id, "", "", literal=reading.literal,
                            adopted=reading.adopted)
     numbers = claim.numbers()
@@ -197,13 +211,9 @@ def invert_reading(claim: Claim, reading: Reading, ledger: Ledger, table: Table,
         level = numbers["level"].value / 100 if "level" in numbers else 0.95
         reads = tuple((r, numbers[r].value, claim.precision[r]) for r in claim.reads
                       if r in ("percent", "ci_low", "ci_high"))
-        n = int(population.sum())
-        out.method, out.sizes = "Clopper-Pearson exact interval", f"denominators 1 to {n}"
-        out.feasible = list(feasible_proportions(reads, level, n))
+        out.method, out.sizes = "Clopper-Pearson exact interval", f"denominators 1 to {n1}"
+        out.feasible = list(feasible_proportions(reads, level, n1))
         return out
-    first = population & compiler.mask(reading.groups[0])(table)
-    second = population & compiler.mask(reading.groups[1])(table)
-    n1, n2 = int(first.sum()), int(second.sum())
     target, step = numbers["p"].value, claim.precision["p"]
     out.method = reading.test.value
     if reading.test in TWO_BY_TWO:
@@ -216,6 +226,16 @@ def invert_reading(claim: Claim, reading: Reading, ledger: Ledger, table: Table,
         out.sizes = f"{n1} vs {n2}"
         out.feasible = list(feasible_u(reading.test, reading.direction, target, step, n1, n2))
     return out
+
+
+def why_not_invertible(reading: Reading) -> str:
+    """Why inversion does not apply to a reading that prints a p-value or an interval ('' if it does)."""
+    if invertible(reading):
+        return ""
+    if reading.test is Test.logrank:
+        return ("a log-rank p-value depends on every patient's time and event, not on a table "
+                "or a rank sum: there is no finite list of configurations to enumerate")
+    return f"inversion knows no {reading.statistic.value} ({reading.test.value if reading.test else ''})"
 
 
 def invert_ledger(ledger: Ledger, table: Table,

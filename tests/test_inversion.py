@@ -67,3 +67,35 @@ def test_an_unmarked_claim_with_no_fitting_literal_reading_is_reported():
                   if r.test is not Test.boschloo_exact]
     problems = check_infeasible_as_printed(patched, inversions)
     assert problems and "no literal reading fits" in problems[0]
+
+
+def test_invert_works_from_the_ledger_alone_before_any_cohort(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from cart_lib import cli, paths
+    shutil.copy(paths.ledger_path("hu2019"), tmp_path / "hu2019.yaml")
+    monkeypatch.setattr(paths, "CLAIMS", tmp_path)
+    monkeypatch.setattr(paths, "COHORTS", tmp_path / "cohorts")     # no cohort there
+    assert cli.main(["invert", "--study", "hu2019"]) == 0
+    out = capsys.readouterr().out
+    assert "no cohort yet; group sizes from the printed figures alone" in out
+    # The sizes the abstract prints fix the severe-CRS table under Fisher's test, as with a cohort.
+    assert "fisher [adopted, literal] fisher_exact, 17 vs 11 (total 28): 1 feasible [(8, 9, 1, 10)]" \
+        in out
+    assert "plain [adopted, literal] Clopper-Pearson exact interval, denominators 1 to 17: " \
+        "1 feasible [(15, 17)]" in out
+
+
+def test_a_logrank_p_value_is_listed_with_why_it_is_not_inverted(toy_ledger, write_ledger):
+    from cart_lib import audit
+    toy_ledger["record"].update({"death": {}, "last_contact_day": {"min": 0, "max": 400,
+                                                                   "step": 1}})
+    toy_ledger["claims"].append({
+        "id": "os_p", "printed": "p = 0.02", "locator": {"source": "abstract", "paragraph": 1},
+        "says": "survival differs", "reads": ["p"], "precision": {"p": 0.01},
+        "measure": {"population": "True", "groups": ["group == 'a'", "group == 'b'"],
+                    "statistic": "p_value", "test": "logrank", "endpoint": "overall_survival"}})
+    led = L.load_ledger(write_ledger(toy_ledger))
+    found = {(c.id, r.id): (inv, why) for c, r, inv, why in audit.invert_from_ledger(led)}
+    inv, why = found[("os_p", "plain")]
+    assert inv is None and "log-rank p-value depends on every patient's time" in why
