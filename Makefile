@@ -47,9 +47,12 @@ book: $(BOOK_STAMP)  ## build the HTML book into _build/html
 
 # On failure the saved Sphinx environment goes: it would count the failed
 # pages as read, and the next build would pass without showing the warning.
+# The stamp bears the time the build started, so a file saved during the
+# build is newer than the stamp and the next make builds again.
 $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) $(GIT_HEAD)
-	$(BIN)/jupyter-book build . -W -n --keep-going || { rm -rf _build/.doctrees; exit 1; }
-	touch $@
+	@mkdir -p $(@D) && touch $@.started
+	$(BIN)/jupyter-book build . -W -n --keep-going || { rm -rf _build/.doctrees $@.started; exit 1; }
+	@mv $@.started $@
 
 data: $(STAMP)  ## regenerate the committed cohorts, samples, reading searches and R scripts (byte for byte)
 	$(BIN)/python -m cart_lib reconstruct --seed $(SEED)

@@ -162,8 +162,26 @@ def _in_scope(path: str, root: Path, inputs: Iterable[str]) -> str | None:
     return None
 
 
+def snapshot(root: Path, inputs: Iterable[str], environment: Iterable[str]) -> dict:
+    """The digest of every file and folder listing under ``inputs`` and of ``environment``.
+
+    Taken before the notebooks run, so that what a record holds is what the
+    files were when the notebook could read them: a file edited while a
+    notebook runs then differs from its record, and the notebook runs again
+    on the next build.
+    """
+    root = Path(os.path.realpath(root))
+    inputs = list(inputs)
+    files = {p.relative_to(root).as_posix(): _file_digest(p)
+             for p in input_files(root, [*inputs, *environment])}
+    folders = {p.relative_to(root).as_posix(): _listing_digest(p)
+               for name in inputs for p in [root / name, *sorted((root / name).rglob("*"))]
+               if p.is_dir() and "__pycache__" not in p.parts}
+    return {"files": files, "folders": folders}
+
+
 def dependencies(reads, root: Path, inputs: Iterable[str],
-                 environment: Iterable[str]) -> dict:
+                 environment: Iterable[str], before: dict | None = None) -> dict:
     """What a notebook depends on, from what its kernel read (:class:`cart_lib.notebooks.Reads`).
 
     Returns ``{"files": {path: sha256 or None}, "folders": {path: sha256 of
@@ -172,9 +190,12 @@ def dependencies(reads, root: Path, inputs: Iterable[str],
     notebook stale. The folder of each file read counts as listed, so that a
     file appearing beside it (which the notebook may have looked for without
     opening) makes the notebook stale too. A notebook that started another
-    process depends on every file and folder under ``inputs``.
+    process depends on every file and folder under ``inputs``. ``before``:
+    the :func:`snapshot` taken before the notebook ran, whose digests the
+    record holds (by default, the files as they are now).
     """
     root = Path(os.path.realpath(root))
+    before = snapshot(root, inputs, environment) if before is None else before
     inputs = list(inputs)
     files: set[str] = set(environment)
     folders: set[str] = set()
@@ -192,8 +213,8 @@ def dependencies(reads, root: Path, inputs: Iterable[str],
         if rel is not None:
             folders.add(rel)
     folders |= {Path(f).parent.as_posix() for f in files if Path(f).parent != Path(".")}
-    return {"files": {f: _file_digest(root / f) for f in sorted(files)},
-            "folders": {d: _listing_digest(root / d) for d in sorted(folders)}}
+    return {"files": {f: before["files"].get(f) for f in sorted(files)},
+            "folders": {d: before["folders"].get(d) for d in sorted(folders)}}
 
 
 def changed_inputs(record: dict, root: Path) -> list[str]:
@@ -275,6 +296,7 @@ def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: It
         store.write_text(json.dumps(records, indent=1, sort_keys=True))
     # Longest first (as they last ran), so the pool does not end on one long notebook.
     todo.sort(key=lambda item: -took.get(item[2], 0.0))
+    before = snapshot(root, inputs, environment) if todo else {}
     results = execute_many([p for _, p, _ in todo], jobs=jobs, timeout=timeout, track=True,
                            allow_errors=allow_errors)
     runs: dict[str, str] = {}
@@ -286,7 +308,7 @@ def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: It
         cache.cache_notebook_bundle(
             CacheBundleIn(done.nb, str(path), data={"execution_seconds": done.seconds}),
             check_validity=False, overwrite=True)
-        record = dependencies(done.reads, root, inputs, environment)
+        record = dependencies(done.reads, root, inputs, environment, before)
         record["key"] = cache.create_hashed_notebook(done.nb)[1]
         record["scope"] = _scope(inputs, environment)
         record["run"] = uuid.uuid4().hex

@@ -208,3 +208,29 @@ def test_a_chapter_broken_by_a_library_edit_fails_every_build_until_fixed(probe_
     done = make_book(probe_book)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Library value: 5." in built(probe_book)
+
+
+def test_a_file_edited_while_its_chapter_runs_runs_the_chapter_again(tmp_path: Path):
+    """What a record holds is the file before the chapter ran, not after."""
+    copy = working_copy(tmp_path / "project")
+    (copy / "_toc.yml").write_text("format: jb-book\nroot: chapters/probe\n")
+    # The chapter reads the value, then the file changes under it (as an
+    # editor saving during a build would do).
+    code = ("from myst_nb import glue\n"
+            "from cart_lib import paths\n"
+            "path = paths.DATA / 'probe.txt'\n"
+            "glue('data_value', path.read_text().strip(), display=False)\n"
+            "path.write_text('gamma\\n')")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("(probe)=\n# Probe\n\nData value: {glue:text}`data_value`.\n"),
+        nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, copy / "chapters/probe.ipynb")
+    (copy / "data/probe.txt").write_text("alpha\n")
+    done = make_book(copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Data value: alpha." in built(copy)
+    done = make_book(copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Data value: gamma." in built(copy)
