@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test data sample readings rscripts notebooks lock env clean
+.PHONY: book test nbval data sample readings rscripts notebooks lock env clean
 
 # Every study with a ledger (data/claims/<study>.yaml), and the seed of the
 # committed cohorts (recorded again in each provenance file).
@@ -20,8 +20,9 @@ SAMPLE_N    := 1000
 # Everything the book may read: every file of the project but build products,
 # the environment and git's store. When none changed, make skips Sphinx (about
 # 3 s to find nothing to do); when one did, Sphinx rebuilds what depends on it,
-# and cart_lib.bookbuild re-executes the notebooks after a change to cart_lib/,
-# data/ or the lock, which the execution cache cannot see.
+# and cart_lib.bookbuild re-executes, several at once, the notebooks that read
+# a changed file of cart_lib/ or data/ (all of them after a change to the
+# lock), which the execution cache cannot see.
 BOOK_SOURCES := $(shell find . \( -name .git -o -name .venv -o -name _build -o -name __pycache__ \
 	-o -name '*.egg-info' -o -name .pytest_cache -o -name .ipynb_checkpoints \) -prune -o -type f -print)
 # The footer dates the last commit that changed data/, so a commit or a
@@ -46,9 +47,12 @@ book: $(BOOK_STAMP)  ## build the HTML book into _build/html
 
 # On failure the saved Sphinx environment goes: it would count the failed
 # pages as read, and the next build would pass without showing the warning.
+# The stamp bears the time the build started, so a file saved during the
+# build is newer than the stamp and the next make builds again.
 $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) $(GIT_HEAD)
-	$(BIN)/jupyter-book build . -W -n --keep-going || { rm -rf _build/.doctrees; exit 1; }
-	touch $@
+	@mkdir -p $(@D) && touch $@.started
+	$(BIN)/jupyter-book build . -W -n --keep-going || { rm -rf _build/.doctrees $@.started; exit 1; }
+	@mv $@.started $@
 
 data: $(STAMP)  ## regenerate the committed cohorts, samples, reading searches and R scripts (byte for byte)
 	$(BIN)/python -m cart_lib reconstruct --seed $(SEED)
@@ -66,8 +70,11 @@ sample: $(STAMP)  ## redraw the committed samples from the committed cohorts (by
 readings: $(STAMP)  ## search under each alternative reading no check decides (data/derived/)
 	$(BIN)/python -m cart_lib readings --seed $(SEED)
 
-notebooks: $(STAMP)  ## re-execute the chapters in place (their outputs are nbval's reference)
+notebooks: $(STAMP)  ## re-execute the chapters in place, one kernel per core (their outputs are nbval's reference)
 	$(BIN)/python -m cart_lib.notebooks
+
+nbval: $(STAMP)  ## nbval on the chapters alone, one notebook per core (pytest-xdist, whole files per worker)
+	$(BIN)/python -m pytest -n auto --dist loadfile chapters
 
 test: $(STAMP)  ## run every test: library, ledgers, notebooks (nbval), the built book in a browser
 	$(BIN)/python -m pytest

@@ -157,8 +157,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from .sample import draw, write
 
     _known(args.study)
+    if args.scheduler and args.backend != "dask":
+        raise CartError("--scheduler is for --backend dask")
     frame, info = draw(args.study, args.n, seed=args.seed, jobs=args.jobs,
-                       progress=not args.quiet and sys.stderr.isatty())
+                       progress=not args.quiet and sys.stderr.isatty(),
+                       backend=args.backend, scheduler=args.scheduler)
     path, prov = write(args.study, frame, info, args.seed, args.out)
     if not args.quiet:
         print(f"{args.study}: {args.n} distinct cohorts, every claim matched (seed {args.seed}, "
@@ -261,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="seed of the chains (default 0)")
     sample.add_argument("--jobs", type=int, default=1,
                         help="worker processes (default 1; -1 for every core)")
+    sample.add_argument("--backend", choices=["loky", "dask"], default="loky",
+                        help="where the chains run: local processes (loky, default) or a "
+                             "dask.distributed cluster (dask, with --scheduler)")
+    sample.add_argument("--scheduler", metavar="ADDRESS",
+                        help="the Dask scheduler's address, e.g. tcp://10.0.0.5:8786")
     sample.add_argument("--out", type=Path, help="folder to write to (default data/samples)")
     sample.add_argument("--quiet", action="store_true", help="no progress or summary")
     sample.set_defaults(func=_cmd_sample)

@@ -22,6 +22,18 @@ computations differ. Chains run in parallel (joblib), each with its own
 random stream spawned from the seed, so the result does not depend on the
 number of jobs.
 
+On a cluster
+------------
+``--backend dask --scheduler ADDRESS`` runs the chains as tasks of a
+dask.distributed cluster instead of local processes. Each chain's stream is
+still spawned from the seed by its chain number, and the chains are gathered
+in chain order, so the sample is byte for byte the local one whichever worker
+runs which chain. A worker reads the ledger and the committed cohort from its
+own copy of the project; each task carries a fingerprint of the inputs the
+client drew from (:func:`fingerprint`: the ledger, the cohort, the library's
+source and numpy's version) and a worker whose copy differs refuses the task
+instead of drawing a different sample.
+
 In what sense it is not uniform
 -------------------------------
 The moves are symmetric, so the chain's long-run distribution is uniform
@@ -138,9 +150,37 @@ def _exact_claims(ledger: Ledger):
             if c.adopted.statistic in _FAST_DIFFERS or c.adopted.test in _FAST_TESTS]
 
 
+def fingerprint(study: str) -> dict[str, str]:
+    """What a chain's result depends on besides its arguments, as SHA-256 digests.
+
+    The ledger and the committed cohort of ``study``, the library's own
+    source files and numpy's version (its random streams). A chain run on
+    another machine (:func:`draw` with ``backend="dask"``) compares its own
+    with the client's.
+    """
+    source = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        source.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return {"ledger": hashlib.sha256(paths.ledger_path(study).read_bytes()).hexdigest(),
+            "cohort": hashlib.sha256(paths.cohort_path(study).read_bytes()).hexdigest(),
+            "cart_lib": source.hexdigest(), "numpy": np.__version__}
+
+
 def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: int,
-              burn: int, max_moves: int) -> Chain:
-    """Run one chain from the committed cohort until it keeps ``quota`` distinct cohorts."""
+              burn: int, max_moves: int, expected: dict[str, str] | None = None) -> Chain:
+    """Run one chain from the committed cohort until it keeps ``quota`` distinct cohorts.
+
+    ``expected``: the client's :func:`fingerprint`; when given, a worker whose
+    inputs differ raises instead of running.
+    """
+    if expected is not None:
+        own = fingerprint(study)
+        differ = sorted(k for k in expected if own.get(k) != expected[k])
+        if differ:
+            import socket
+            raise SampleError(f"{study}: this worker ({socket.gethostname()}, {paths.ROOT}) has "
+                              f"another {', '.join(differ)} than the client; give every worker "
+                              f"the same checkout and environment")
     led = ledger_mod.load(study)
     search = Search(led, seed=0)
     rng = np.random.default_rng(seed_seq)
@@ -193,8 +233,12 @@ def run_chain(study: str, seed_seq: np.random.SeedSequence, quota: int, thin: in
     return Chain(kept, moves, accepted, refused)
 
 
+BACKENDS = ("loky", "dask")
+
+
 def draw(study: str, n: int, seed: int = 0, jobs: int = 1, thin: int = 50, burn: int = 2000,
-         progress: bool = False) -> tuple[pd.DataFrame, dict]:
+         progress: bool = False, backend: str = "loky",
+         scheduler=None) -> tuple[pd.DataFrame, dict]:
     """Draw ``n`` distinct consistent cohorts of ``study``.
 
     Parameters
@@ -206,12 +250,20 @@ def draw(study: str, n: int, seed: int = 0, jobs: int = 1, thin: int = 50, burn:
         Seed of every chain's random stream; the same seed gives the same sample.
     jobs : int
         Worker processes (joblib); the sample does not depend on it.
+        Ignored with ``backend="dask"``.
     thin : int
         Moves between two cohorts a chain offers.
     burn : int
         Moves a chain makes before it offers its first cohort.
     progress : bool
         Show a progress bar (on a terminal).
+    backend : str
+        ``"loky"``: local processes (joblib); ``"dask"``: tasks on the
+        dask.distributed cluster at ``scheduler``. The sample does not
+        depend on it.
+    scheduler : str or distributed.Client
+        With ``backend="dask"``: the scheduler's address
+        (``tcp://host:8786``), or a connected client.
 
     Returns
     -------
@@ -220,25 +272,24 @@ def draw(study: str, n: int, seed: int = 0, jobs: int = 1, thin: int = 50, burn:
     info : dict
         How the sample was drawn (for the provenance file).
     """
-    from joblib import Parallel, delayed
     from tqdm import tqdm
 
     if n < 1:
         raise SampleError(f"{study}: --n must be at least 1, not {n}")
+    if backend not in BACKENDS:
+        raise SampleError(f"{study}: unknown backend {backend!r}; one of {', '.join(BACKENDS)}")
+    if backend == "dask" and scheduler is None:
+        raise SampleError(f"{study}: the dask backend needs a scheduler address (--scheduler)")
     led = ledger_mod.load(study)
     # A few more per chain than needed, so cohorts two chains share can be dropped.
     quota = math.ceil(n / CHAINS) + 2
     streams = np.random.SeedSequence(seed).spawn(CHAINS)
     max_moves = 200 * thin * quota + burn
-    tasks = (delayed(run_chain)(study, streams[c], quota, thin, burn, max_moves)
-             for c in range(CHAINS))
-    runner = Parallel(n_jobs=jobs, return_as="generator")
-    chains = []
+    args = [(study, streams[c], quota, thin, burn, max_moves) for c in range(CHAINS)]
     with tqdm(total=CHAINS, desc=f"{study}: chains", unit="chain",
               disable=not progress) as bar:
-        for chain in runner(tasks):
-            chains.append(chain)
-            bar.update(1)
+        run = _on_dask if backend == "dask" else _on_joblib
+        chains = run(args, jobs, scheduler, lambda: bar.update(1))
     tables, seen = [], set()
     for k in range(quota):                   # interleave the chains, in chain order
         for chain in chains:
@@ -255,6 +306,36 @@ def draw(study: str, n: int, seed: int = 0, jobs: int = 1, thin: int = 50, burn:
             "moves": sum(c.moves for c in chains), "accepted": sum(c.accepted for c in chains),
             "refused_by_exact_evaluators": sum(c.refused_exact for c in chains)}
     return frame, info
+
+
+def _on_joblib(args: list[tuple], jobs: int, scheduler, done) -> list[Chain]:
+    """Run the chains in local processes (joblib), in chain order."""
+    from joblib import Parallel, delayed
+
+    chains = []
+    for chain in Parallel(n_jobs=jobs, return_as="generator")(delayed(run_chain)(*a)
+                                                              for a in args):
+        chains.append(chain)
+        done()
+    return chains
+
+
+def _on_dask(args: list[tuple], jobs: int, scheduler, done) -> list[Chain]:
+    """Run the chains as tasks of a dask.distributed cluster; return them in chain order."""
+    from distributed import Client, as_completed
+
+    expected = fingerprint(args[0][0])
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler
+    try:
+        # pure=False: two chains never share a task, whatever their arguments.
+        futures = [client.submit(run_chain, *a, expected=expected, pure=False) for a in args]
+        for _ in as_completed(futures):
+            done()
+        return client.gather(futures)
+    finally:
+        if own:
+            client.close()
 
 
 def _frame(tables: list[cohort_mod.Table], led: Ledger, keep_order: bool = False) -> pd.DataFrame:

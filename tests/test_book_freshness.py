@@ -2,9 +2,13 @@
 
 Each test builds a small probe book in a copy of the project (the project's
 own Makefile, ``_config.yml`` and library, with a table of contents holding
-one probe notebook), edits the copy's ``cart_lib/`` or ``data/``, runs
+probe notebooks), edits the copy's ``cart_lib/`` or ``data/``, runs
 ``make book`` again and reads the value in the rebuilt HTML. The working tree
 is never edited.
+
+Only the notebooks that read a changed file run again: each probe of the
+two-study book glues a token drawn afresh on every execution, so a page
+whose token is unchanged was not executed again.
 """
 
 from __future__ import annotations
@@ -107,3 +111,126 @@ def test_a_broken_glue_key_fails_every_build_until_fixed(probe_book: Path):
         done = make_book(probe_book)
         assert done.returncode != 0, f"the {attempt} build passed with a broken glue key"
         assert "no_such_key" in done.stdout + done.stderr
+
+
+# ------------------------------------------------------------ only what changed
+
+STUDY_TEXT = ("(probe-{study})=\n# Probe {study}\n\n"
+              "Title: {{glue:text}}`title`.\n"
+              "Library value: {{glue:text}}`library_value`.\n"
+              "Run: {{glue:text}}`run`.\n")
+STUDY_CODE = ("import uuid\n"
+              "from myst_nb import glue\n"
+              "from cart_lib import ledger, probe\n"
+              "glue('title', ledger.load('{study}').title, display=False)\n"
+              "glue('library_value', probe.VALUE, display=False)\n"
+              "glue('run', uuid.uuid4().hex[:12], display=False)")
+STUDIES = ("hu2019", "zhang2020")
+
+
+def shown(copy: Path, study: str) -> dict[str, str]:
+    """Title, library value and run token as the page of ``study``'s probe shows them."""
+    page = re.sub(r"<[^>]+>", "", (copy / f"_build/html/chapters/probe-{study}.html").read_text())
+    return {key: re.search(rf"{key}: ([^\n]*?)\.\s", page).group(1)
+            for key in ("Title", "Library value", "Run")}
+
+
+@pytest.fixture
+def study_book(tmp_path: Path) -> Path:
+    """A copy of the project whose book is two probes, one per study's ledger, built once."""
+    copy = working_copy(tmp_path / "project")
+    (copy / "_toc.yml").write_text("format: jb-book\nroot: chapters/probe-hu2019\n"
+                                   "chapters:\n  - file: chapters/probe-zhang2020\n")
+    for study in STUDIES:
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell(STUDY_TEXT.format(study=study)),
+            nbformat.v4.new_code_cell(STUDY_CODE.format(study=study))])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nbformat.write(nb, copy / f"chapters/probe-{study}.ipynb")
+    (copy / "cart_lib/probe.py").write_text("VALUE = 1\n")
+    done = make_book(copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return copy
+
+
+def test_a_ledger_edit_reexecutes_only_the_chapters_that_read_it(study_book: Path):
+    before = {study: shown(study_book, study) for study in STUDIES}
+    ledger = study_book / "data/claims/hu2019.yaml"
+    old = before["hu2019"]["Title"]
+    assert old in ledger.read_text()
+    write(ledger, ledger.read_text().replace(old, old + " (edited)", 1))
+    done = make_book(study_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    after = {study: shown(study_book, study) for study in STUDIES}
+    assert after["hu2019"]["Title"] == old + " (edited)"
+    assert after["hu2019"]["Run"] != before["hu2019"]["Run"], "the chapter reading it did not run"
+    assert after["zhang2020"] == before["zhang2020"], "a chapter that does not read it ran again"
+    assert "probe-hu2019.ipynb: executing again (changed since it ran: data/claims/hu2019.yaml" \
+        in done.stdout
+
+
+def test_an_edit_to_a_module_every_chapter_imports_reexecutes_all(study_book: Path):
+    before = {study: shown(study_book, study) for study in STUDIES}
+    write(study_book / "cart_lib/probe.py", "VALUE = 2\n")
+    done = make_book(study_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for study in STUDIES:
+        after = shown(study_book, study)
+        assert after["Library value"] == "2" and after["Run"] != before[study]["Run"], study
+    # An edit to a module neither imports runs neither again.
+    before = {study: shown(study_book, study) for study in STUDIES}
+    write(study_book / "cart_lib/rscript.py",
+          (study_book / "cart_lib/rscript.py").read_text() + "\n# edited\n")
+    done = make_book(study_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert {study: shown(study_book, study) for study in STUDIES} == before
+
+
+def test_a_file_appearing_beside_one_a_chapter_read_reexecutes_it(study_book: Path):
+    """A chapter may have looked for a file without opening it: a new file there counts."""
+    before = {study: shown(study_book, study) for study in STUDIES}
+    write(study_book / "data/claims/new-study.questions.yaml", "study: none\n")
+    done = make_book(study_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for study in STUDIES:
+        assert shown(study_book, study)["Run"] != before[study]["Run"], study
+
+
+def test_a_chapter_broken_by_a_library_edit_fails_every_build_until_fixed(probe_book: Path):
+    """A notebook that fails is never shown from the cache as it was before the edit."""
+    write(probe_book / "cart_lib/probe.py", "raise RuntimeError('probe broken')\n")
+    for attempt in ("first", "second"):
+        done = make_book(probe_book)
+        assert done.returncode != 0, f"the {attempt} build passed with a failing chapter"
+        assert "probe broken" in done.stdout + done.stderr
+    write(probe_book / "cart_lib/probe.py", "VALUE = 5\n")
+    done = make_book(probe_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Library value: 5." in built(probe_book)
+
+
+def test_a_file_edited_while_its_chapter_runs_runs_the_chapter_again(tmp_path: Path):
+    """What a record holds is the file before the chapter ran, not after."""
+    copy = working_copy(tmp_path / "project")
+    (copy / "_toc.yml").write_text("format: jb-book\nroot: chapters/probe\n")
+    # The chapter reads the value, then the file changes under it (as an
+    # editor saving during a build would do).
+    code = ("from myst_nb import glue\n"
+            "from cart_lib import paths\n"
+            "path = paths.DATA / 'probe.txt'\n"
+            "glue('data_value', path.read_text().strip(), display=False)\n"
+            "path.write_text('gamma\\n')")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("(probe)=\n# Probe\n\nData value: {glue:text}`data_value`.\n"),
+        nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, copy / "chapters/probe.ipynb")
+    (copy / "data/probe.txt").write_text("alpha\n")
+    done = make_book(copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Data value: alpha." in built(copy)
+    done = make_book(copy)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Data value: gamma." in built(copy)

@@ -96,3 +96,45 @@ def test_redrawing_gives_the_committed_sample_byte_for_byte(study, tmp_path):
     sample.write(study, frame, info, provenance["seed"], tmp_path)
     for name in (f"{study}.csv.gz", f"{study}.provenance.json"):
         assert (tmp_path / name).read_bytes() == paths.SAMPLES.joinpath(name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """A two-worker dask.distributed cluster on this machine, one thread each."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        yield cluster
+
+
+def test_a_draw_on_dask_is_the_local_draw_byte_for_byte(tmp_path, dask_cluster):
+    """`sample --backend dask --scheduler ADDRESS` writes the local run's files, byte for byte."""
+    from cart_lib import cli
+
+    address = dask_cluster.scheduler_address
+    assert cli.main(["sample", "--study", "hu2019", "--n", "32", "--seed", "3", "--quiet",
+                     "--out", str(tmp_path / "local")]) == 0
+    assert cli.main(["sample", "--study", "hu2019", "--n", "32", "--seed", "3", "--quiet",
+                     "--backend", "dask", "--scheduler", address,
+                     "--out", str(tmp_path / "dask")]) == 0
+    for name in ("hu2019.csv.gz", "hu2019.provenance.json"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_a_worker_with_other_inputs_refuses_the_chain(dask_cluster, monkeypatch):
+    """A worker whose ledger, cohort or library differs from the client's draws nothing."""
+    from distributed import Client
+
+    real = sample.fingerprint
+    monkeypatch.setattr(sample, "fingerprint",
+                        lambda study: {**real(study), "ledger": "0" * 64})
+    with Client(dask_cluster.scheduler_address) as client:
+        with pytest.raises(sample.SampleError, match="another ledger than the client"):
+            sample.draw("hu2019", 8, seed=0, backend="dask", scheduler=client)
+
+
+def test_the_dask_backend_needs_a_scheduler():
+    with pytest.raises(sample.SampleError, match="needs a scheduler"):
+        sample.draw("hu2019", 8, backend="dask")
+    with pytest.raises(sample.SampleError, match="unknown backend"):
+        sample.draw("hu2019", 8, backend="spark")
