@@ -1,4 +1,4 @@
-"""Execute the book's notebooks, several at once, and record what each one read.
+"""Execute the book's notebooks, several at once, record what each one read, and keep their text.
 
 ``python -m cart_lib.notebooks [--jobs J] [NOTEBOOK ...]`` (``make notebooks``)
 executes the chapters in place, so their stored outputs are nbval's
@@ -20,6 +20,13 @@ listed, and whether the notebook started another process (whose reads the
 hook cannot see); after the last cell it adds the file of every module
 imported (``sys.modules``: a module read from its bytecode cache opens no
 source file) and writes the record, a :class:`Reads`.
+
+Each chapter also has its text, the notebook's prose and code without
+outputs as MyST Markdown (:func:`as_text`, by jupytext), in
+``chapters/text/<chapter>.md``, so that a change to a chapter reads as text
+in a diff. ``make notebooks`` first takes into a notebook any edit made to
+its text (:func:`take_text`), then executes it and writes the text again; a
+test keeps every pair in sync. The executed notebook stays nbval's reference.
 """
 
 from __future__ import annotations
@@ -34,9 +41,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jupytext
 import nbclient
-from nbclient.util import ensure_async
 import nbformat
+from jupytext.combine import combine_inputs_with_outputs
+from nbclient.util import ensure_async
 
 from . import paths
 
@@ -103,6 +112,49 @@ class Executed:
     seconds: float
     reads: Reads | None = None
     error: BaseException | None = None
+
+
+#: The text format of a chapter (jupytext's MyST Markdown).
+TEXT_FORMAT = "md:myst"
+
+
+def text_path(notebook: str | Path) -> Path:
+    """Where a chapter's text lives: ``chapters/text/<chapter>.md``."""
+    return paths.CHAPTER_TEXT / f"{Path(notebook).stem}.md"
+
+
+def as_text(nb: nbformat.NotebookNode) -> str:
+    """A notebook's prose and code, without outputs, as MyST Markdown."""
+    return jupytext.writes(nb, fmt=TEXT_FORMAT)
+
+
+def write_text(notebook: str | Path, nb: nbformat.NotebookNode | None = None) -> Path:
+    """Write a chapter's text from its notebook (read from disk if not given)."""
+    nb = nbformat.read(notebook, as_version=4) if nb is None else nb
+    path = text_path(notebook)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(as_text(nb), encoding="utf-8")
+    return path
+
+
+def take_text(notebook: str | Path) -> bool:
+    """Take an edit of a chapter's text into its notebook, keeping the outputs; True if any.
+
+    The cells come from the text, their outputs from the notebook
+    (:func:`jupytext.combine.combine_inputs_with_outputs`); ``make notebooks``
+    then executes the notebook, so a cell whose code changed gets new ones.
+    """
+    path, text = Path(notebook), text_path(notebook)
+    if not text.exists():
+        return False
+    nb = nbformat.read(path, as_version=4)
+    edited = text.read_text(encoding="utf-8")
+    if edited == as_text(nb):
+        return False
+    combined = combine_inputs_with_outputs(jupytext.reads(edited, fmt=TEXT_FORMAT), nb,
+                                           fmt=TEXT_FORMAT)
+    nbformat.write(combined, path)
+    return True
 
 
 def default_jobs() -> int:
@@ -192,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="kernels at once (default: one per core)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     targets = args.notebooks or sorted(paths.CHAPTERS.glob("*.ipynb"))
+    for target in targets:
+        if take_text(target):
+            print(f"took the edits of {text_path(target)} into {target}", flush=True)
     jobs = args.jobs or default_jobs()
     print(f"executing {len(targets)} notebooks, {min(jobs, len(targets))} at once", flush=True)
     failed = 0
@@ -201,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED {done.path} ({done.seconds:.1f} s):\n{done.error}", file=sys.stderr)
             continue
         nbformat.write(done.nb, done.path)
+        write_text(done.path, done.nb)
         print(f"executed {done.path} ({done.seconds:.1f} s)", flush=True)
     return 1 if failed else 0
 

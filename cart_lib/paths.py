@@ -12,6 +12,7 @@ SAMPLES = DATA / "samples"
 DERIVED = DATA / "derived"
 RSCRIPTS = DATA / "rscripts"
 CHAPTERS = ROOT / "chapters"
+CHAPTER_TEXT = CHAPTERS / "text"
 
 
 def ledger_path(study: str) -> Path:
