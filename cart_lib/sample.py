@@ -67,7 +67,7 @@ from . import __version__, paths
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
 from .errors import CartError, SampleError
-from .evaluate import Evaluator, loss
+from .evaluate import Evaluator
 from .ledger import Ledger, Statistic, Test
 from .reconstruct import PINNED, load_table
 from .record import COLUMN_NAMES, COLUMNS as COLUMN_SPECS

@@ -44,8 +44,8 @@ from .cohort import Table
 from .errors import SearchError
 from .evaluate import Evaluator
 from .ledger import Claim, Domain, Ledger, expand_names
-from .moves import COURSE_COLUMNS, REACHES, Mover, below, nearby, pick  # noqa: F401 (public here too)
-from .objectives import ClaimObjective, atoms  # noqa: F401 (public here too)
+from .moves import Mover
+from .objectives import ClaimObjective
 from .record import COLUMN_BY_NAME, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 
 #: Moves one attempt may take before the search starts again from fresh values.
