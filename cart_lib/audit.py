@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions, inversion, printed
-from .ledger import Claim, Ledger, Reading, Statistic, UNITS, expand_names
+from .ledger import Claim, Ledger, Reading, UNITS, expand_names
 from .record import COLUMN_BY_NAME
 
 #: Largest numeric grid treated as a finite set of values (larger ones stay opaque).
@@ -314,49 +314,13 @@ class CountFacts:
                 f"{other.shown} ({source})", known.size == size))
 
     def _printed_facts(self, claim: Claim, reading: Reading) -> None:
-        numbers = {role: tok.value for role, tok in claim.numbers().items()}
-        if reading.statistic in (Statistic.count, Statistic.exact_ci):
-            if "count" in numbers:
-                self._add(self.domains.selection(reading.population, reading.event),
-                          numbers["count"], claim.id, "printed")
-                if reading.each:
-                    self._add(self.domains.selection(reading.population, reading.event,
-                                                      reading.each),
-                              numbers["count"], claim.id, "printed")
-            if "denominator" in numbers:
-                self._add(self.domains.selection(reading.population), numbers["denominator"],
-                          claim.id, "printed")
-        elif reading.statistic is Statistic.day and "count" in numbers:
-            self._add(self.domains.selection(reading.population), numbers["count"], claim.id,
-                      "printed")
+        for parts, count in reading.measure.printed_counts(claim, reading):
+            self._add(self.domains.selection(*parts), count, claim.id, "printed")
 
     def _inverted_facts(self, claim: Claim, reading: Reading) -> None:
-        """Counts a p-value or an exact interval pins down on its own."""
-        numbers = claim.numbers()
-        if reading.statistic is Statistic.exact_ci and "count" not in numbers:
-            n = self.size_of(reading.population)
-            if not n:
-                return
-            level = numbers["level"].value / 100 if "level" in numbers else 0.95
-            reads = tuple((r, numbers[r].value, claim.precision[r]) for r in claim.reads
-                          if r in ("percent", "ci_low", "ci_high"))
-            fits = [k for k, m in inversion.feasible_proportions(reads, level, n) if m == n]
-            if len(fits) == 1:
-                self._add(self.domains.selection(reading.population, reading.event), fits[0],
-                          claim.id, "inverted")
-        elif (reading.statistic is Statistic.p_value and reading.test in inversion.TWO_BY_TWO
-              and reading.test is not inversion.Test.boschloo_exact):
-            n1 = self.size_of(reading.population, reading.groups[0])
-            n2 = self.size_of(reading.population, reading.groups[1])
-            if not n1 or not n2:
-                return
-            tables = inversion.feasible_tables(reading.test, reading.direction,
-                                               numbers["p"].value, claim.precision["p"], n1, n2)
-            if len(tables) == 1:
-                a, _, c, _ = tables[0]
-                for group, k in zip(reading.groups, (a, c)):
-                    self._add(self.domains.selection(reading.population, group, reading.event),
-                              k, claim.id, "inverted")
+        """Counts a p-value or an interval pins down on its own."""
+        for parts, count in reading.measure.pinned_counts(claim, reading, self.size_of):
+            self._add(self.domains.selection(*parts), count, claim.id, "inverted")
 
     # ------------------------------------------------------------ partitions
     def _derive(self) -> None:
@@ -443,8 +407,7 @@ class CountFacts:
         return None if k is None or not n else (int(k), int(n))
 
     def _percent_check(self, claim: Claim, reading: Reading) -> None:
-        if "percent" not in claim.reads or reading.statistic not in (Statistic.count,
-                                                                      Statistic.exact_ci):
+        if "percent" not in claim.reads or not reading.measure.proportion:
             return
         token, step = claim.numbers()["percent"], claim.precision["percent"]
         convention = reading.rounding
@@ -562,19 +525,14 @@ def spans(ledger: Ledger, domains: Domains | None = None,
             continue
         holds = {r: (a * reading.scale, b * reading.scale) for r, (a, b) in claim.holds_for().items()}
         span = Span(claim.id, domains.selection(reading.population), kind)
-        if reading.statistic in (Statistic.median, Statistic.km_median, Statistic.range):
-            span.low, span.high = holds.get("min"), holds.get("max")
-            if reading.statistic is Statistic.median:
-                span.median = holds.get("median")
-        elif reading.statistic is Statistic.day:
-            span.low = span.high = holds["value"]
-            span.single = True
-            if reading.each:
-                span.selection = domains.selection(reading.population, reading.each)
-        elif reading.statistic is Statistic.bound:
-            span.bound = (reading.comparator, claim.numbers()["bound"].value * reading.scale)
-        else:
+        fixed = reading.measure.time_span(claim, reading, holds)
+        if fixed is None:
             continue
+        each = fixed.pop("each", None)
+        if each:
+            span.selection = domains.selection(reading.population, each)
+        for name, value in fixed.items():
+            setattr(span, name, value)
         out.append(span)
     return out
 
@@ -747,7 +705,7 @@ def configurations(facts: CountFacts, claim: Claim, reading: Reading, table):
     if not inversion.invertible(reading):
         return None, ""
     numbers = claim.numbers()
-    if reading.statistic is Statistic.p_value and reading.test in inversion.TWO_BY_TWO:
+    if reading.measure.takes_groups and reading.test in inversion.TWO_BY_TWO:
         target, step = numbers["p"].value, claim.precision["p"]
         n1 = facts.size_of(reading.population, reading.groups[0])
         n2 = facts.size_of(reading.population, reading.groups[1])
@@ -782,13 +740,13 @@ def invert_from_ledger(ledger: Ledger) -> list[tuple[Claim, Reading, object, str
     out = []
     for claim in ledger.claims:
         for reading in claim.readings:
-            if reading.statistic not in (Statistic.p_value, Statistic.exact_ci):
-                continue
+            if not {"p", "ci_low"} & reading.measure.roles:
+                continue                  # prints neither a p-value nor an interval
             why = inversion.why_not_invertible(reading)
             if why:
                 out.append((claim, reading, None, why))
                 continue
-            if reading.statistic is Statistic.exact_ci:
+            if not reading.measure.takes_groups:
                 n = facts.size_of(reading.population) or int(size_claim)
                 out.append((claim, reading, inversion.invert_sizes(claim, reading, n), ""))
                 continue

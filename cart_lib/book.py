@@ -99,7 +99,7 @@ class Study:
         ``name`` is ``overall_survival``, ``leukemia_free_survival`` or
         ``follow_up``; the rules are :mod:`cart_lib.cohort`'s and the ledger's.
         """
-        time, event = self.evaluator._endpoint(name, self.table)
+        time, event = self.evaluator.endpoint(name, self.table)
         keep = self.mask(population)
         return time[keep], np.asarray(event, bool)[keep]
 
@@ -114,7 +114,7 @@ class Study:
 
         out = []
         for table in load_tables(self.slug)[:limit]:
-            time, event = self.evaluator._endpoint(name, table)
+            time, event = self.evaluator.endpoint(name, table)
             keep = self.evaluator.mask(population, table)
             out.append((time[keep], np.asarray(event, bool)[keep]))
         return out

@@ -19,16 +19,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import statistics
-from .cohort import Table
-from .ledger import Claim, Ledger, Reading, Statistic, Test
+from .group_tests import MANN_WHITNEY, TWO_BY_TWO, Test
 from .printed import rounds_to
 
-TWO_BY_TWO = (Test.fisher_exact, Test.chi2, Test.chi2_yates, Test.boschloo_exact)
-MANN_WHITNEY = (Test.mannwhitney_exact, Test.mannwhitney_asymptotic)
+if TYPE_CHECKING:   # the ledger's statistics use this module: its types are for annotations only
+    from .cohort import Table
+    from .ledger import Claim, Ledger, Reading
+
+__all__ = ["MANN_WHITNEY", "TWO_BY_TWO", "ReadingInversion", "check_infeasible_as_printed",
+           "feasible_proportions", "feasible_tables", "feasible_tables_any_split", "feasible_u",
+           "invert_ledger", "invert_reading", "invert_sizes", "invertible", "table_distance",
+           "table_p", "why_not_invertible"]
 
 
 def table_p(test: Test, a: int, b: int, c: int, d: int) -> float:
@@ -61,7 +67,7 @@ def feasible_tables(test: Test, direction: str | None, target: float, step: floa
     --------
     Severe CRS in 8 of 17 autologous and 1 of 11 recipient-derived patients:
 
-    >>> from cart_lib.ledger import Test
+    >>> from cart_lib.group_tests import Test
     >>> feasible_tables(Test.fisher_exact, "first_higher", 0.049, 0.001, 17, 11)
     ((8, 9, 1, 10),)
     """
@@ -176,9 +182,7 @@ class ReadingInversion:
 
 def invertible(reading: Reading) -> bool:
     """Whether inversion applies to a reading: 2x2 and Mann-Whitney p-values, exact intervals."""
-    if reading.statistic is Statistic.p_value:
-        return reading.test in TWO_BY_TWO or reading.test in MANN_WHITNEY
-    return reading.statistic is Statistic.exact_ci
+    return reading.measure.invertible(reading)
 
 
 def invert_reading(claim: Claim, reading: Reading, ledger: Ledger, table: Table,
@@ -190,7 +194,7 @@ def invert_reading(claim: Claim, reading: Reading, ledger: Ledger, table: Table,
     """
     compiler = ledger.compiler()
     population = compiler.mask(reading.population)(table)
-    if reading.statistic is Statistic.exact_ci:
+    if not reading.measure.takes_groups:
         return invert_sizes(claim, reading, int(population.sum()))
     first = population & compiler.mask(reading.groups[0])(table)
     second = population & compiler.mask(reading.groups[1])(table)
@@ -201,41 +205,17 @@ def invert_sizes(claim: Claim, reading: Reading, n1: int, n2: int | None = None,
                  any_split: bool = True) -> ReadingInversion:
     """Enumerate what a claim's figure admits under one reading, at given group sizes.
 
-    For an exact interval ``n1`` is the largest denominator tried; for a
+    For an interval ``n1`` is the largest denominator tried; for a
     two-group test, ``n1`` and ``n2`` are the groups' sizes.
     """
     out = ReadingInversion(claim.id, reading.id, "", "", literal=reading.literal,
                            adopted=reading.adopted)
-    numbers = claim.numbers()
-    if reading.statistic is Statistic.exact_ci:
-        level = numbers["level"].value / 100 if "level" in numbers else 0.95
-        reads = tuple((r, numbers[r].value, claim.precision[r]) for r in claim.reads
-                      if r in ("percent", "ci_low", "ci_high"))
-        out.method, out.sizes = "Clopper-Pearson exact interval", f"denominators 1 to {n1}"
-        out.feasible = list(feasible_proportions(reads, level, n1))
-        return out
-    target, step = numbers["p"].value, claim.precision["p"]
-    out.method = reading.test.value
-    if reading.test in TWO_BY_TWO:
-        out.sizes = f"{n1} vs {n2} (total {n1 + n2})"
-        out.feasible = list(feasible_tables(reading.test, reading.direction, target, step, n1, n2))
-        if any_split:
-            out.any_split = list(feasible_tables_any_split(reading.test, reading.direction,
-                                                           target, step, n1 + n2))
-    else:
-        out.sizes = f"{n1} vs {n2}"
-        out.feasible = list(feasible_u(reading.test, reading.direction, target, step, n1, n2))
-    return out
+    return reading.measure.invert(claim, reading, out, n1, n2, any_split)
 
 
 def why_not_invertible(reading: Reading) -> str:
     """Why inversion does not apply to a reading that prints a p-value or an interval ('' if it does)."""
-    if invertible(reading):
-        return ""
-    if reading.test is Test.logrank:
-        return ("a log-rank p-value depends on every patient's time and event, not on a table "
-                "or a rank sum: there is no finite list of configurations to enumerate")
-    return f"inversion knows no {reading.statistic.value} ({reading.test.value if reading.test else ''})"
+    return reading.measure.why_not_invertible(reading)
 
 
 def invert_ledger(ledger: Ledger, table: Table,

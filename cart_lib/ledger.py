@@ -25,40 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from . import expressions, paths, printed
 from .errors import LedgerError
+from .group_tests import RANK_TESTS, TEST_INPUT, Test
+from .measures import MEASURES, Measure, Statistic
 from .record import (COLUMN_BY_NAME, COLUMN_NAMES, DAYS_PER_MONTH, TIMELINE_RULE_IDS, Rule,
                      timeline_rules)
 
 #: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class Statistic(str, Enum):
-    """What a reading computes from the cohort."""
-
-    count = "count"                  #: patients in the population with the event
-    exact_ci = "exact_ci"            #: a proportion with its Clopper-Pearson interval
-    median = "median"                #: simple median of a variable, with its range
-    range = "range"                  #: minimum and maximum of a variable
-    km_median = "km_median"          #: Kaplan-Meier median of an endpoint, with the range of times
-    p_value = "p_value"              #: p-value of a two-group test
-    no_difference = "no_difference"  #: a two-group test that is not significant
-    day = "day"                      #: the day something happened to the patient(s) described
-    bound = "bound"                  #: every patient's value lies beyond a printed bound
-    definition = "definition"        #: a number that defines an endpoint's window
-
-
-class Test(str, Enum):
-    """Two-group tests a p-value can come from."""
-
-    __test__ = False   # a name pytest would otherwise try to collect
-
-    fisher_exact = "fisher_exact"                      #: Fisher's exact test on a 2x2 table
-    chi2 = "chi2"                                      #: Pearson chi-square, no continuity correction
-    chi2_yates = "chi2_yates"                          #: Pearson chi-square with Yates' correction
-    mannwhitney_exact = "mannwhitney_exact"            #: Mann-Whitney U, exact distribution
-    mannwhitney_asymptotic = "mannwhitney_asymptotic"  #: Mann-Whitney U, normal approximation
-    boschloo_exact = "boschloo_exact"                  #: Boschloo's exact test on a 2x2 table
-    logrank = "logrank"                                #: log-rank test of an endpoint
 
 
 class Endpoint(str, Enum):
@@ -69,60 +42,9 @@ class Endpoint(str, Enum):
     follow_up = "follow_up"   #: reverse Kaplan-Meier: time to last contact, death censored
 
 
-#: The roles a printed number can play, by statistic. ``reads`` names one per number.
-ROLES: dict[Statistic, set[str]] = {
-    Statistic.count: {"count", "denominator", "percent"},
-    Statistic.exact_ci: {"count", "denominator", "percent", "level", "ci_low", "ci_high"},
-    Statistic.median: {"median", "min", "max"},
-    Statistic.range: {"min", "max"},
-    Statistic.km_median: {"median", "min", "max"},
-    Statistic.p_value: {"p"},
-    Statistic.no_difference: set(),
-    Statistic.day: {"count", "value"},
-    Statistic.bound: {"bound"},
-    Statistic.definition: {"value"},
-}
-#: Fields a reading must give, by statistic.
-REQUIRED: dict[Statistic, tuple[str, ...]] = {
-    Statistic.count: ("population",),
-    Statistic.exact_ci: ("population", "event"),
-    Statistic.median: ("population", "variable"),
-    Statistic.range: ("population", "variable"),
-    Statistic.km_median: ("population", "endpoint"),
-    Statistic.p_value: ("population", "groups", "test"),
-    Statistic.no_difference: ("population", "groups", "test"),
-    Statistic.day: ("population", "variable"),
-    Statistic.bound: ("population", "variable", "comparator"),
-    Statistic.definition: ("defines",),
-}
-#: For two-group tests, the field naming what is compared.
-TEST_INPUT = {
-    Test.fisher_exact: "event", Test.chi2: "event", Test.chi2_yates: "event",
-    Test.boschloo_exact: "event",
-    Test.mannwhitney_exact: "variable", Test.mannwhitney_asymptotic: "variable",
-    Test.logrank: "endpoint",
-}
 UNITS = {"days": 1.0, "months": DAYS_PER_MONTH, "years": 365.25}
-#: Fields a reading may give beyond the required ones, by statistic: the
-#: fields its computation reads. Any other field is refused when the ledger
-#: loads, so that no field is accepted and then ignored.
-OPTIONAL: dict[Statistic, set[str]] = {
-    Statistic.count: {"event", "each", "rounding"},
-    Statistic.exact_ci: {"each", "rounding"},
-    Statistic.median: {"unit", "rounding"},
-    Statistic.range: {"unit", "rounding"},
-    Statistic.km_median: {"unit", "rounding"},
-    Statistic.p_value: {"event", "variable", "endpoint", "direction", "ties", "unit",
-                        "rounding"},
-    Statistic.no_difference: {"event", "variable", "endpoint", "ties", "unit"},
-    Statistic.day: {"each", "unit", "rounding"},
-    Statistic.bound: {"unit"},
-    Statistic.definition: {"unit", "rounding"},
-}
 #: Fields every reading may give: its name, its kind and the reader's notes.
 _DESCRIPTIVE = {"id", "statistic", "method", "adopted", "literal", "why"}
-#: Rank tests, the only ones whose readings say whether ties are allowed.
-RANK_TESTS = {Test.mannwhitney_exact, Test.mannwhitney_asymptotic}
 
 
 class _Strict(BaseModel):
@@ -221,6 +143,11 @@ class Reading(_Strict):
     def scale(self) -> float:
         """Record days per printed unit."""
         return UNITS[self.unit or "days"]
+
+    @property
+    def measure(self) -> Measure:
+        """The statistic's entry in the registry (:mod:`cart_lib.measures`)."""
+        return MEASURES[self.statistic.value]
 
 
 class Claim(_Strict):
@@ -554,14 +481,15 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
     known = _known_names(ledger)
     for r in claim.readings:
         prefix = f"readings[{r.id}]"
-        for need in REQUIRED[r.statistic]:
+        measure = r.measure
+        for need in measure.required:
             if getattr(r, need) is None:
                 fail(f"{prefix}.{need}", f"statistic '{r.statistic.value}' needs '{need}'")
-        extra = set(claim.reads) - ROLES[r.statistic]
+        extra = set(claim.reads) - measure.roles
         if extra:
             fail("reads", f"statistic '{r.statistic.value}' cannot read {sorted(extra)}; "
-                          f"it reads {sorted(ROLES[r.statistic]) or 'no number'}")
-        allowed = set(REQUIRED[r.statistic]) | OPTIONAL[r.statistic] | _DESCRIPTIVE
+                          f"it reads {sorted(measure.roles) or 'no number'}")
+        allowed = set(measure.required) | measure.optional | _DESCRIPTIVE
         for name in sorted(r.model_fields_set - allowed):
             fail(f"{prefix}.{name}", f"statistic '{r.statistic.value}' does not use '{name}'; "
                                      f"a field the library does not evaluate is refused")
@@ -575,8 +503,7 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
                                              f"{TEST_INPUT[r.test]}, not a(n) {name}")
         if "ties" in r.model_fields_set and r.test not in RANK_TESTS:
             fail(f"{prefix}.ties", "only a rank test's reading says whether ties are allowed")
-        if r.statistic in (Statistic.count, Statistic.exact_ci, Statistic.median, Statistic.range,
-                           Statistic.day) and r.groups:
+        if not measure.takes_groups and r.groups:
             fail(f"{prefix}.groups", f"statistic '{r.statistic.value}' takes one population, "
                                      f"not groups")
         for field, text in r.expressions().items():
@@ -588,13 +515,8 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
             if unknown:
                 fail(f"{prefix}.{field}", f"unknown column(s) {unknown}: not in the patient "
                                           f"record, the study's columns or its variables")
-        if r.statistic is Statistic.definition:
-            target = ledger.variables.get(r.defines)
-            window = target.window_days if target else getattr(
-                COLUMN_BY_NAME.get(r.defines), "window_days", None)
-            if window is None:
-                fail(f"{prefix}.defines", f"{r.defines!r} is neither a ledger variable nor a "
-                                          f"record column with a window in days")
+        for name, problem in measure.problems(r, ledger):
+            fail(f"{prefix}.{name}", problem)
 
 
 def expand_names(used: set[str], ledger: Ledger) -> set[str]:

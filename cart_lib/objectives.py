@@ -24,15 +24,10 @@ from . import cohort as cohort_mod
 from . import expressions
 from .cohort import Table
 from .evaluate import Evaluator, loss
-from .ledger import Claim, Ledger, Statistic, expand_names
+from .ledger import Claim, Ledger, expand_names
 from .record import Rule
 
-__all__ = ["COST", "ClaimObjective", "Objective", "RuleObjective", "atoms", "build"]
-
-#: Objectives that cost more than a count to compute; rules and facts cost nothing.
-COST = {Statistic.median: 2, Statistic.range: 2, Statistic.km_median: 3,
-        Statistic.exact_ci: 3, Statistic.p_value: 4, Statistic.no_difference: 4}
-
+__all__ = ["ClaimObjective", "Objective", "RuleObjective", "atoms", "build"]
 
 @dataclass
 class Objective:
@@ -108,11 +103,11 @@ def build(ledger: Ledger, space, claims: list[Claim] | None = None) -> list[Obje
     """
     out: list[Objective] = []
     for claim in (claims if claims is not None else ledger.claims):
-        if claim.adopted.statistic is Statistic.definition:
+        if not claim.adopted.measure.searched:
             continue
         out.append(ClaimObjective(claim.id, space.claim_reads(claim), space.claim_columns(claim),
                                   claim.adopted.population,
-                                  COST.get(claim.adopted.statistic, 1), claim=claim,
+                                  claim.adopted.measure.cost, claim=claim,
                                   atoms=_claim_atoms(claim, ledger, space),
                                   outcomes=_outcome_columns(claim, ledger, space)))
     for rule in ledger.cohort_rules():

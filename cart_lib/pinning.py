@@ -48,7 +48,7 @@ import seaborn as sns
 
 from . import inversion, plots, statistics
 from .cohort import Table
-from .ledger import Claim, Ledger, Reading, Statistic, Test
+from .ledger import Claim, Ledger, Reading, Test
 from .printed import fmt, rounding_interval, rounds_to
 
 __all__ = ["PrintedP", "printed_p", "band_text", "configurations", "fitting", "summary",
@@ -98,8 +98,7 @@ def printed_p(claim: Claim) -> PrintedP:
 
 
 def _pinnable(reading: Reading) -> bool:
-    return reading.statistic is Statistic.p_value and (
-        reading.test in inversion.TWO_BY_TWO or reading.test in inversion.MANN_WHITNEY)
+    return "p" in reading.measure.roles and reading.measure.invertible(reading)
 
 
 def _direction_ok(direction: str | None, first: float, second: float) -> bool:

@@ -68,7 +68,7 @@ from . import cohort as cohort_mod
 from . import ledger as ledger_mod
 from .errors import CartError, SampleError
 from .evaluate import Evaluator
-from .ledger import Ledger, Statistic, Test
+from .ledger import Ledger, Test
 from .reconstruct import PINNED, load_table
 from .record import COLUMN_NAMES, COLUMNS as COLUMN_SPECS
 from .moves import SAMPLER, Mover
@@ -78,7 +78,6 @@ from .search import Search
 CHAINS = 8
 NOTICE = ("Cohorts consistent with the published summaries, sampled by a Markov chain from "
           "the committed reconstruction; not the trial's patient records.")
-_FAST_DIFFERS = (Statistic.km_median,)
 _FAST_TESTS = (Test.logrank, Test.mannwhitney_exact, Test.mannwhitney_asymptotic)
 
 
@@ -147,7 +146,7 @@ def _exact_claims(ledger: Ledger):
     # log-rank, memoised Mann-Whitney): the only ones the two evaluators could
     # judge differently. Counts, medians and 2x2 tests share one code path.
     return [c for c in ledger.claims
-            if c.adopted.statistic in _FAST_DIFFERS or c.adopted.test in _FAST_TESTS]
+            if c.adopted.measure.fast_differs or c.adopted.test in _FAST_TESTS]
 
 
 def fingerprint(study: str) -> dict[str, str]:

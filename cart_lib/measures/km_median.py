@@ -1,0 +1,58 @@
+"""``km_median``: the Kaplan-Meier median of an endpoint, with the range of its times."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import statistics
+from ._base import Computed, Measure, register
+
+
+def flat_at_half(times: np.ndarray, at_risk: np.ndarray, events: np.ndarray) -> bool:
+    """Whether a Kaplan-Meier curve, given by its steps, sits at exactly one half somewhere.
+
+    >>> flat_at_half(*statistics.km_steps([1., 2., 3., 4.], [True, True, False, True]))
+    True
+    >>> flat_at_half(*statistics.km_steps([1., 2., 3.], [True, True, True]))
+    False
+    """
+    survival = np.cumprod(1.0 - events / at_risk)
+    return bool(np.any(np.abs(survival - 0.5) < 1e-12))
+
+
+@register
+class KMMedian(Measure):
+    """Kaplan-Meier median of an endpoint in the population, and the shortest and longest time."""
+
+    name = "km_median"
+    roles = frozenset({"median", "min", "max"})
+    required = ("population", "endpoint")
+    optional = frozenset({"unit", "rounding"})
+    cost = 3
+    fast_differs = True
+
+    def compute(self, ctx, claim, reading, table) -> Computed:
+        population = ctx.mask(reading.population, table)
+        time, event = ctx.endpoint(reading.endpoint.value, table)
+        time, event = time[population], event[population]
+        if not len(time):
+            return Computed({"median": math.nan, "min": math.nan, "max": math.nan}, 0,
+                            "no patients")
+        steps = statistics.km_steps(time, event)
+        median = statistics.km_median_of_steps(*steps) if ctx.fast else \
+            statistics.km_median(time, event)
+        # A curve that sits flat at exactly one half has no single median:
+        # lifelines takes the time it reaches one half, R's survival package
+        # the midpoint of the flat stretch. A match may not rest on either.
+        flat = int(flat_at_half(*steps))
+        out = Computed({"median": median / reading.scale, "min": float(time.min()) / reading.scale,
+                        "max": float(time.max()) / reading.scale}, flat,
+                       f"n = {len(time)}, events = {int(event.sum())}"
+                       + (", flat at one half" if flat else ""))
+        out.curve = steps
+        return out
+
+    def time_span(self, claim, reading, holds):
+        return {"low": holds.get("min"), "high": holds.get("max")}
