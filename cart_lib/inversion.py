@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import statistics
+from . import intervals, statistics
 from .group_tests import MANN_WHITNEY, TWO_BY_TWO, Test
 from .printed import rounds_to
 
@@ -120,16 +120,17 @@ def feasible_u(test: Test, direction: str | None, target: float, step: float,
 
 @lru_cache(maxsize=None)
 def feasible_proportions(reads: tuple[tuple[str, float, float], ...], level: float,
-                         max_n: int) -> tuple[tuple[int, int], ...]:
-    """Every (count, denominator) up to ``max_n`` whose exact interval prints as claimed.
+                         max_n: int, method: str = "clopper-pearson") -> tuple[tuple[int, int], ...]:
+    """Every (count, denominator) up to ``max_n`` whose interval prints as claimed.
 
     ``reads`` holds (role, printed value, step) for the roles ``percent``,
-    ``ci_low`` and ``ci_high``.
+    ``ci_low`` and ``ci_high``; ``method`` names the interval
+    (:data:`cart_lib.intervals.PROPORTION_INTERVALS`).
     """
     out = []
     for n in range(1, max_n + 1):
         for k in range(n + 1):
-            low, high = statistics.exact_ci(k, n, level)
+            low, high = intervals.proportion_ci(k, n, level, method)
             got = {"percent": 100 * k / n, "ci_low": 100 * low, "ci_high": 100 * high}
             if all(rounds_to(got[r], v, s) for r, v, s in reads if r in got):
                 out.append((k, n))

@@ -99,6 +99,15 @@ class Reading(_Strict):
         tie (say so in ``why``).
     defines : str, optional
         For definitions: the column or ledger variable whose window is printed.
+    ci : str, optional
+        The confidence interval's method: for ``proportion_ci``, one of
+        ``clopper-pearson``, ``wilson``, ``wald``, ``jeffreys``,
+        ``agresti-coull``; for Kaplan-Meier figures, the Greenwood interval
+        ``plain``, ``log`` or ``log-log`` (R's ``conf.type``). Required when
+        the figure prints an interval whose method the statistic does not fix;
+        when the text does not say, list the methods as readings.
+    at : float, optional
+        For a survival rate at a landmark: the time, in ``unit``.
     unit : {"days", "months", "years"}, optional
         Unit of printed times, converted to record days.
     method : str, optional
@@ -125,6 +134,8 @@ class Reading(_Strict):
     ties: Literal["forbidden", "allowed"] = "forbidden"
     rounding: Literal["half-up", "half-even", "truncate"] | None = None
     defines: str | None = None
+    ci: str | None = None
+    at: float | None = Field(default=None, gt=0)
     unit: Literal["days", "months", "years"] | None = None
     method: str | None = None
     adopted: bool = True
@@ -466,7 +477,7 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
         if printed.decimals_of(step) != token.decimals:
             fail(f"precision.{role}", f"step {step} contradicts the printed {token.text!r}, "
                                       f"which has {token.decimals} decimal(s) (step {token.step})")
-        if role in {"percent", "level", "ci_low", "ci_high"} and not token.percent:
+        if role in claim.adopted.measure.percent_roles and not token.percent:
             if role != "ci_low":   # '63.6–98.5%' prints the sign once for both bounds
                 fail("reads", f"role {role!r} is a percentage but {token.text!r} has no '%'")
 
@@ -515,7 +526,7 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
             if unknown:
                 fail(f"{prefix}.{field}", f"unknown column(s) {unknown}: not in the patient "
                                           f"record, the study's columns or its variables")
-        for name, problem in measure.problems(r, ledger):
+        for name, problem in measure.problems(claim, r, ledger):
             fail(f"{prefix}.{name}", problem)
 
 

@@ -67,11 +67,17 @@ STATISTICS: dict[Statistic, Translation] = {
     Statistic.count: Translation("sum() of the population and event masks; 100 * k / n"),
     Statistic.exact_ci: Translation(
         "binom.test(k, n, conf.level = level)$conf.int (Clopper-Pearson)"),
+    Statistic.proportion_ci: Translation(
+        "binom.test (Clopper-Pearson), prop.test(correct = FALSE) (Wilson), qbeta (Jeffreys), "
+        "and the Wald and Agresti-Coull formulas clipped to [0, 1]"),
     Statistic.median: Translation("median(), min() and max() of the non-empty values"),
     Statistic.range: Translation("min() and max() of the non-empty values"),
+    Statistic.km_landmark: Translation(
+        "summary(survfit(Surv(time, event) ~ 1, conf.type = ci), times = at)"),
     Statistic.km_median: Translation(
         "survfit(Surv(time, event) ~ 1): the first time its survival is at most one half "
-        "(survival's quantile() is noted where it differs); min() and max() of the times"),
+        "(survival's quantile() is noted where it differs); min() and max() of the times; "
+        "the interval from quantile(survfit(conf.type = ci), 0.5)"),
     Statistic.p_value: Translation("the p-value of the reading's test (see TESTS)"),
     Statistic.no_difference: Translation("the reading's test (see TESTS); holds when p >= 0.05"),
     Statistic.day: Translation("the described patients' values; the one farthest from the "
@@ -417,6 +423,38 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
   r
 }
 
+.proportion_ci <- function(pop, hit, level, method, each = NULL) {
+  r <- .count(pop, hit, each)
+  k <- r$values[["count"]]; n <- r$values[["denominator"]]
+  a <- 1 - level / 100; z <- qnorm(1 - a / 2); p <- k / n
+  ci <- if (n == 0) c(NaN, NaN) else switch(method,
+    "clopper-pearson" = binom.test(k, n, conf.level = level / 100)$conf.int,
+    "wilson" = suppressWarnings(prop.test(k, n, conf.level = level / 100, correct = FALSE))$conf.int,
+    "wald" = p + c(-1, 1) * z * sqrt(p * (1 - p) / n),
+    "jeffreys" = qbeta(c(a / 2, 1 - a / 2), k + 0.5, n - k + 0.5),
+    "agresti-coull" = {
+      m <- n + z^2; q <- (k + z^2 / 2) / m
+      q + c(-1, 1) * z * sqrt(q * (1 - q) / m)
+    })
+  ci <- pmin(pmax(as.numeric(ci), 0), 1)   # Wald and Agresti-Coull clipped, as statsmodels does
+  r$values <- c(r$values, level = level, ci_low = 100 * ci[1], ci_high = 100 * ci[2])
+  r$note <- sprintf("%d/%d, %s interval", k, n, method)
+  r
+}
+
+.km_landmark <- function(ep, pop, at, scale, level, conf_type) {
+  time <- ep$time[pop]; event <- ep$event[pop]
+  none <- c(percent = NaN, level = level, ci_low = NaN, ci_high = NaN)
+  if (!length(time) || at * scale > max(time))
+    return(list(values = none, broken = character(0), note = "no patient followed that long"))
+  fit <- survfit(Surv(time, event) ~ 1, conf.type = conf_type, conf.int = level / 100)
+  s <- summary(fit, times = at * scale)
+  list(values = c(percent = 100 * s$surv, level = level, ci_low = 100 * s$lower,
+                  ci_high = 100 * s$upper), broken = character(0),
+       note = sprintf("summary(survfit(conf.type = \"%s\"), times = %s)", conf_type,
+                      .g(at * scale)))
+}
+
 .median_range <- function(x) {
   if (!length(x)) return(list(values = c(median = NaN, min = NaN, max = NaN),
                               broken = character(0), note = "no values"))
@@ -424,7 +462,7 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
        note = sprintf("median(), min(), max() of %d values", length(x)))
 }
 
-.km_median <- function(ep, pop, scale) {
+.km_median <- function(ep, pop, scale, level = NULL, conf_type = NULL) {
   time <- ep$time[pop]; event <- ep$event[pop]
   if (!length(time)) return(list(values = c(median = NaN, min = NaN, max = NaN),
                                  broken = character(0), note = "no patients"))
@@ -442,8 +480,16 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
                                  .g(survival / scale)))
   flat <- any(abs(fit$surv - 0.5) < 1e-12)
   broken <- if (flat) "the curve sits at exactly one half, so its median depends on the convention" else character(0)
-  list(values = c(median = median / scale, min = min(time) / scale, max = max(time) / scale),
-       broken = broken, note = note)
+  values <- c(median = median / scale, min = min(time) / scale, max = max(time) / scale)
+  if (!is.null(conf_type)) {
+    # survival's own interval of the median: where the band of S(t) holds one half.
+    q <- quantile(survfit(Surv(time, event) ~ 1, conf.type = conf_type, conf.int = level / 100),
+                  0.5)
+    limit <- function(x) if (is.na(x)) Inf else unname(x) / scale
+    values <- c(values, level = level, ci_low = limit(q$lower), ci_high = limit(q$upper))
+    note <- paste0(note, sprintf("; quantile(survfit(conf.type = \"%s\"), 0.5)", conf_type))
+  }
+  list(values = values, broken = broken, note = note)
 }
 
 .direction <- function(higher, direction) {
@@ -630,15 +676,25 @@ class _Claims:
         if stat is Statistic.count:
             return [pop, f"hit <- pop & {self.mask(reading.event)}",
                     f".count(pop, hit{self.each(reading)})"]
+        level = claim.numbers()["level"].value if "level" in claim.reads else 95.0
         if stat is Statistic.exact_ci:
-            level = claim.numbers()["level"].value if "level" in claim.reads else 95.0
             return [pop, f"hit <- pop & {self.mask(reading.event)}",
                     f".exact_ci(pop, hit, {r_number(level)}{self.each(reading)})"]
+        if stat is Statistic.proportion_ci:
+            return [pop, f"hit <- pop & {self.mask(reading.event)}",
+                    f".proportion_ci(pop, hit, {r_number(level)}, {r_string(reading.ci)}"
+                    f"{self.each(reading)})"]
+        if stat is Statistic.km_landmark:
+            return [pop, f".km_landmark(.endpoint({r_string(reading.endpoint.value)}), pop, "
+                         f"{r_number(reading.at)}, {r_number(reading.scale)}, {r_number(level)}, "
+                         f"{r_string(reading.ci or 'log-log')})"]
         if stat in (Statistic.median, Statistic.range):
             return [pop, f".median_range({self.values(reading, 'pop')})"]
         if stat is Statistic.km_median:
+            interval = "" if reading.ci is None else \
+                f", {r_number(level)}, {r_string(reading.ci)}"
             return [pop, f".km_median(.endpoint({r_string(reading.endpoint.value)}), pop, "
-                         f"{r_number(reading.scale)})"]
+                         f"{r_number(reading.scale)}{interval})"]
         if stat is Statistic.day:
             target = claim.numbers()["value"].value
             return [pop, f".day({self.values(reading, 'pop')}, pop, {r_number(target)}"

@@ -99,6 +99,19 @@ TOY = {
         _claim("cr_b_ci", "100% (95% CI 39.8–100%)", ["percent", "level", "ci_low", "ci_high"],
                {"percent": 1, "level": 1, "ci_low": 0.1, "ci_high": 1},
                population="group == 'b'", event="cr_d30", statistic="exact_ci"),
+        # 3 of 4, Wilson: (p + z^2/2n -/+ z sqrt(p q / n + z^2 / 4n^2)) / (1 + z^2 / n),
+        # 0.3006 to 0.9544.
+        _claim("cr_a_wilson", "75.0% (95% CI 30.1–95.4%)",
+               ["percent", "level", "ci_low", "ci_high"],
+               {"percent": 0.1, "level": 1, "ci_low": 0.1, "ci_high": 0.1},
+               population="group == 'a'", event="cr_d30", statistic="proportion_ci",
+               ci="wilson"),
+        # group b at day 25: S = 3/4; log-log Greenwood, se of log(-log S) =
+        # sqrt(1/12) / |log 3/4|: 0.1279 to 0.9605.
+        _claim("os_b_25", "75% (95% CI 12.8–96.1%)", ["percent", "level", "ci_low", "ci_high"],
+               {"percent": 1, "level": 1, "ci_low": 0.1, "ci_high": 0.1},
+               population="group == 'b'", statistic="km_landmark", endpoint="overall_survival",
+               at=25, ci="log-log"),
         # ages 5, 10, ..., 80 (one empty): median of 9 values, 40.
         _claim("age", "median age 40 (5-80)", ["median", "min", "max"],
                {"median": 1, "min": 1, "max": 1},
@@ -112,6 +125,13 @@ TOY = {
         _claim("os_a", "12 days (5-15 days)", ["median", "min", "max"],
                {"median": 1, "min": 1, "max": 1},
                population="group == 'a'", statistic="km_median", endpoint="overall_survival"),
+        # everyone: S first at most 1/2 on day 12 (7/15); the plain band (S -/+ 1.96 S
+        # sqrt(Greenwood)) first reaches down to 1/2 on day 5 (0.7 - 0.284) and lies
+        # wholly below it from day 30.
+        _claim("os_all_ci", "12 days (95% CI 5–30 days)", ["median", "level", "ci_low", "ci_high"],
+               {"median": 1, "level": 1, "ci_low": 1, "ci_high": 1},
+               population="True", statistic="km_median", endpoint="overall_survival",
+               ci="plain"),
         # group b dies at 10, 30, 40, censored at 20: S = 3/4, then 3/8 at day 30.
         _claim("os_b", "30 days (10-40 days)", ["median", "min", "max"],
                {"median": 1, "min": 1, "max": 1},

@@ -77,6 +77,8 @@ class Measure:
     name: ClassVar[str]
     #: The roles a printed number can play for it.
     roles: ClassVar[frozenset[str]] = frozenset()
+    #: Roles printed as percentages (with a '%' sign).
+    percent_roles: ClassVar[frozenset[str]] = frozenset({"percent", "level", "ci_low", "ci_high"})
     #: Reading fields it needs.
     required: ClassVar[tuple[str, ...]] = ()
     #: Reading fields it may read beyond the required ones; any other is refused.
@@ -93,7 +95,7 @@ class Measure:
     fast_differs: ClassVar[bool] = False
 
     # ------------------------------------------------------------ checking
-    def problems(self, reading: Reading, ledger) -> list[tuple[str, str]]:
+    def problems(self, claim: Claim, reading: Reading, ledger) -> list[tuple[str, str]]:
         """What is wrong with a reading beyond its fields: ``(field, problem)`` pairs."""
         return []
 

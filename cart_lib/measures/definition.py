@@ -23,7 +23,7 @@ class Definition(Measure):
     optional = frozenset({"unit", "rounding"})
     searched = False
 
-    def problems(self, reading, ledger):
+    def problems(self, claim, reading, ledger):
         if window_days(reading.defines, ledger) is None:
             return [("defines", f"{reading.defines!r} is neither a ledger variable nor a "
                                 f"record column with a window in days")]

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
-from .. import statistics
+from .. import intervals, statistics
 from ._base import Computed, Measure, register
+from .km_landmark import check_interval, level_of
 
 
 def flat_at_half(times: np.ndarray, at_risk: np.ndarray, events: np.ndarray) -> bool:
@@ -24,12 +25,20 @@ def flat_at_half(times: np.ndarray, at_risk: np.ndarray, events: np.ndarray) -> 
 
 @register
 class KMMedian(Measure):
-    """Kaplan-Meier median of an endpoint in the population, and the shortest and longest time."""
+    """Kaplan-Meier median of an endpoint in the population, its interval, and the range of times.
+
+    The interval (roles ``ci_low``, ``ci_high``) is R's: the times whose
+    Greenwood interval of survival (``ci``: plain, log or log-log) contains one half.
+    """
 
     name = "km_median"
-    roles = frozenset({"median", "min", "max"})
+    roles = frozenset({"median", "min", "max", "level", "ci_low", "ci_high"})
     required = ("population", "endpoint")
-    optional = frozenset({"unit", "rounding"})
+    optional = frozenset({"unit", "rounding", "ci"})
+    percent_roles = frozenset({"level"})
+
+    def problems(self, claim, reading, ledger):
+        return check_interval(claim, reading)
     cost = 3
     fast_differs = True
 
@@ -51,6 +60,10 @@ class KMMedian(Measure):
                         "max": float(time.max()) / reading.scale}, flat,
                        f"n = {len(time)}, events = {int(event.sum())}"
                        + (", flat at one half" if flat else ""))
+        if reading.ci is not None:
+            level = level_of(claim)
+            low, high = intervals.km_median_ci(time, event, level / 100, reading.ci)
+            out.values.update(level=level, ci_low=low / reading.scale, ci_high=high / reading.scale)
         out.curve = steps
         return out
 

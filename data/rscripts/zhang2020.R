@@ -180,6 +180,38 @@ suppressPackageStartupMessages(library(survival))
   r
 }
 
+.proportion_ci <- function(pop, hit, level, method, each = NULL) {
+  r <- .count(pop, hit, each)
+  k <- r$values[["count"]]; n <- r$values[["denominator"]]
+  a <- 1 - level / 100; z <- qnorm(1 - a / 2); p <- k / n
+  ci <- if (n == 0) c(NaN, NaN) else switch(method,
+    "clopper-pearson" = binom.test(k, n, conf.level = level / 100)$conf.int,
+    "wilson" = suppressWarnings(prop.test(k, n, conf.level = level / 100, correct = FALSE))$conf.int,
+    "wald" = p + c(-1, 1) * z * sqrt(p * (1 - p) / n),
+    "jeffreys" = qbeta(c(a / 2, 1 - a / 2), k + 0.5, n - k + 0.5),
+    "agresti-coull" = {
+      m <- n + z^2; q <- (k + z^2 / 2) / m
+      q + c(-1, 1) * z * sqrt(q * (1 - q) / m)
+    })
+  ci <- pmin(pmax(as.numeric(ci), 0), 1)   # Wald and Agresti-Coull clipped, as statsmodels does
+  r$values <- c(r$values, level = level, ci_low = 100 * ci[1], ci_high = 100 * ci[2])
+  r$note <- sprintf("%d/%d, %s interval", k, n, method)
+  r
+}
+
+.km_landmark <- function(ep, pop, at, scale, level, conf_type) {
+  time <- ep$time[pop]; event <- ep$event[pop]
+  none <- c(percent = NaN, level = level, ci_low = NaN, ci_high = NaN)
+  if (!length(time) || at * scale > max(time))
+    return(list(values = none, broken = character(0), note = "no patient followed that long"))
+  fit <- survfit(Surv(time, event) ~ 1, conf.type = conf_type, conf.int = level / 100)
+  s <- summary(fit, times = at * scale)
+  list(values = c(percent = 100 * s$surv, level = level, ci_low = 100 * s$lower,
+                  ci_high = 100 * s$upper), broken = character(0),
+       note = sprintf("summary(survfit(conf.type = \"%s\"), times = %s)", conf_type,
+                      .g(at * scale)))
+}
+
 .median_range <- function(x) {
   if (!length(x)) return(list(values = c(median = NaN, min = NaN, max = NaN),
                               broken = character(0), note = "no values"))
@@ -187,7 +219,7 @@ suppressPackageStartupMessages(library(survival))
        note = sprintf("median(), min(), max() of %d values", length(x)))
 }
 
-.km_median <- function(ep, pop, scale) {
+.km_median <- function(ep, pop, scale, level = NULL, conf_type = NULL) {
   time <- ep$time[pop]; event <- ep$event[pop]
   if (!length(time)) return(list(values = c(median = NaN, min = NaN, max = NaN),
                                  broken = character(0), note = "no patients"))
@@ -205,8 +237,16 @@ suppressPackageStartupMessages(library(survival))
                                  .g(survival / scale)))
   flat <- any(abs(fit$surv - 0.5) < 1e-12)
   broken <- if (flat) "the curve sits at exactly one half, so its median depends on the convention" else character(0)
-  list(values = c(median = median / scale, min = min(time) / scale, max = max(time) / scale),
-       broken = broken, note = note)
+  values <- c(median = median / scale, min = min(time) / scale, max = max(time) / scale)
+  if (!is.null(conf_type)) {
+    # survival's own interval of the median: where the band of S(t) holds one half.
+    q <- quantile(survfit(Surv(time, event) ~ 1, conf.type = conf_type, conf.int = level / 100),
+                  0.5)
+    limit <- function(x) if (is.na(x)) Inf else unname(x) / scale
+    values <- c(values, level = level, ci_low = limit(q$lower), ci_high = limit(q$upper))
+    note <- paste0(note, sprintf("; quantile(survfit(conf.type = \"%s\"), 0.5)", conf_type))
+  }
+  list(values = values, broken = broken, note = note)
 }
 
 .direction <- function(higher, direction) {
@@ -714,7 +754,7 @@ v_no_second_hsct_followed <- function() .mask((v_post_hsct() & !.truthy(.col("hs
 # reading 'kaplan-meier': Kaplan-Meier median; range of observed times (deaths and
 #   censored); R: survfit(Surv(time, event) ~ 1): the first time its survival is at most
 #   one half (survival's quantile() is noted where it differs); min() and max() of the
-#   times
+#   times; the interval from quantile(survfit(conf.type = ci), 0.5)
 .claim("post_hsct_os", "169 days (1-668 days)",
   roles = c("median", "min", "max"),
   expected = c("169", "1", "668"),
@@ -729,7 +769,8 @@ v_no_second_hsct_followed <- function() .mask((v_post_hsct() & !.truthy(.col("hs
 #   of times.
 # reading 'plain': Kaplan-Meier median; range of observed times; R: survfit(Surv(time,
 #   event) ~ 1): the first time its survival is at most one half (survival's quantile()
-#   is noted where it differs); min() and max() of the times
+#   is noted where it differs); min() and max() of the times; the interval from
+#   quantile(survfit(conf.type = ci), 0.5)
 .claim("post_hsct_lfs", "158 days (1-438 days)",
   roles = c("median", "min", "max"),
   expected = c("158", "1", "438"),

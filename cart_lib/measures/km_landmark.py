@@ -1,0 +1,57 @@
+"""``km_landmark``: Kaplan-Meier survival at a landmark time ("1-year OS 43% (95% CI 28-57%)")."""
+
+from __future__ import annotations
+
+import math
+
+from .. import intervals
+from ._base import Computed, Measure, register
+
+
+def check_interval(claim, reading) -> list[tuple[str, str]]:
+    """A Kaplan-Meier figure that prints an interval must name a known Greenwood interval."""
+    if reading.ci is None:
+        if {"ci_low", "ci_high"} & set(claim.reads):
+            return [("ci", "the figure prints an interval: name its method (plain, log or "
+                           "log-log), or list them as readings")]
+        return []
+    if reading.ci not in intervals.KM_INTERVALS:
+        return [("ci", f"{reading.ci!r} is not a Kaplan-Meier interval; use one of "
+                       f"{list(intervals.KM_INTERVALS)}")]
+    return []
+
+
+def level_of(claim) -> float:
+    """The interval's printed level in percent (95 when not printed)."""
+    return claim.numbers()["level"].value if "level" in claim.reads else 95.0
+
+
+@register
+class KMLandmark(Measure):
+    """Kaplan-Meier estimate of an endpoint at time ``at``, in percent, with its interval."""
+
+    name = "km_landmark"
+    roles = frozenset({"percent", "level", "ci_low", "ci_high"})
+    required = ("population", "endpoint", "at")
+    optional = frozenset({"ci", "unit", "rounding"})
+    cost = 3
+
+    def problems(self, claim, reading, ledger):
+        return check_interval(claim, reading)
+
+    def compute(self, ctx, claim, reading, table) -> Computed:
+        population = ctx.mask(reading.population, table)
+        time, event = ctx.endpoint(reading.endpoint.value, table)
+        time, event = time[population], event[population]
+        level = level_of(claim)
+        if not len(time):
+            return Computed({"percent": math.nan, "level": level, "ci_low": math.nan,
+                             "ci_high": math.nan}, 0, "no patients")
+        at = reading.at * reading.scale
+        survival, low, high = intervals.km_at(time, event, at, level / 100,
+                                              reading.ci or "log-log")
+        at_risk = int((time >= at).sum())
+        return Computed({"percent": 100 * survival, "level": level, "ci_low": 100 * low,
+                         "ci_high": 100 * high}, 0,
+                        f"n = {len(time)}, events = {int(event.sum())}, "
+                        f"{at_risk} at risk at day {at:g}")
