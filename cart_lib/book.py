@@ -31,6 +31,7 @@ from . import ledger as ledger_mod
 from . import printed, report, statistics
 from .errors import ClaimsNotMatched
 from .evaluate import ClaimResult, Evaluator
+from .ledger import Statistic
 from .reconstruct import load_frame
 
 
@@ -141,11 +142,69 @@ class Study:
     def figure(self, claim_id: str, role: str) -> str:
         """One number of a claim recomputed from the cohort, written with the decimals printed.
 
-        Rounds half up, as the claim check does: a simple median of 89.5
-        for a printed "90%" is written "90".
+        Rounds under the adopted reading's convention, as the claim check
+        does, and half up where it names none (the figure is then off every
+        tie): a simple median of 89.5 for a printed "90%" is written "90".
         """
-        token = self.ledger.claim(claim_id).numbers()[role]
-        return printed.fmt(self.results()[claim_id].adopted.computed.values[role], token.decimals)
+        claim = self.ledger.claim(claim_id)
+        value = self.results()[claim_id].adopted.computed.values[role]
+        return printed.fmt(value, claim.numbers()[role].decimals, claim.adopted.rounding)
+
+    def claim_figures(self, prefixed: bool = False) -> dict[str, str]:
+        """Every claim's figures as text at the printed precision, by glue key.
+
+        Parameters
+        ----------
+        prefixed : bool
+            Start every key with the study's slug and a dot, for a chapter
+            that glues the claims of two studies (claim ids repeat across
+            studies, and a glue key may be glued once per notebook).
+
+        Returns
+        -------
+        dict of str to str
+            For each claim ``<id>``: ``<id>``, the whole figure recomputed
+            from the cohort and written as printed; ``<id>.printed``, the
+            figure as the study printed it; and ``<id>.<role>`` for each
+            number the claim reads (``post_hsct_cr.percent``), each rounded
+            as :meth:`figure` rounds it. A dot is safe in a key: glue's
+            roles split a key from its format at the last colon and from a
+            document path at ``::``.
+
+        Examples
+        --------
+        >>> figures = Study("hu2019").claim_figures()
+        >>> figures["cr_autocar"], figures["cr_autocar.ci_low"], figures["severe_crs_p.p"]
+        ('88.2% (95% CI 63.6–98.5%)', '63.6', '0.049')
+        """
+        prefix = f"{self.slug}." if prefixed else ""
+        out: dict[str, str] = {}
+        for claim in self.ledger.claims:
+            key = prefix + claim.id
+            out[key] = self._whole_figure(claim)
+            out[f"{key}.printed"] = claim.printed
+            out.update({f"{key}.{role}": self.figure(claim.id, role) for role in claim.reads})
+        return out
+
+    def _whole_figure(self, claim) -> str:
+        # The evaluator writes the figure rounding half up; a reading that names
+        # another convention is written again under it, number by number.
+        result = self.results()[claim.id].adopted
+        if claim.adopted.rounding in (None, "half-up") or claim.adopted.statistic in (
+                Statistic.bound, Statistic.no_difference):
+            return result.reproduced
+        values = [result.computed.values.get(role, float("nan")) for role in claim.reads]
+        return printed.rewrite(claim.printed, values, claim.adopted.rounding)
+
+    def glue_claims(self, prefixed: bool = False) -> None:
+        """Glue every figure of :meth:`claim_figures`, without displaying it (chapters only).
+
+        A sentence that restates a published figure then names its claim:
+        ``{glue:text}`post_hsct_cr.percent``` is the percentage of claim
+        ``post_hsct_cr``, already written at the printed precision, so the
+        prose types no format.
+        """
+        glue_all(self.claim_figures(prefixed))
 
     def claims_table(self) -> pd.DataFrame:
         """Printed figure, reproduced figure, status and adopted reading of every claim."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
@@ -140,24 +140,46 @@ def _read(printed: str) -> list[Token]:
     return out
 
 
-def fmt(value: float, decimals: int) -> str:
-    """Format a value at a printed number of decimals, rounding half up like :func:`rounds_to`.
+#: How :func:`fmt` rounds under each convention; None (no convention named) rounds half up.
+_DECIMAL_ROUNDING = {None: ROUND_HALF_UP, "half-up": ROUND_HALF_UP,
+                     "half-even": ROUND_HALF_EVEN, "truncate": ROUND_DOWN}
+
+
+def fmt(value: float, decimals: int, convention: str | None = None) -> str:
+    """Format a value at a printed number of decimals under a rounding convention.
+
+    Parameters
+    ----------
+    value : float
+        The value; ``inf`` is written ``NR`` (not reached), NaN ``NA``.
+    decimals : int
+        Digits after the decimal point.
+    convention : {None, "half-up", "half-even", "truncate"}
+        As in :func:`rounds_to`. None rounds half up: a reading names no
+        convention only when its figure is off every tie, where all agree.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
     >>> fmt(27 / 28 * 100, 1), fmt(0.0485, 3), fmt(2.5, 0)
     ('96.4', '0.049', '3')
+    >>> fmt(2.5, 0, "half-even"), fmt(3 / 13 * 100, 2, "truncate")
+    ('2', '23.07')
     """
     if value != value or value in (float("inf"), float("-inf")):
         return "NR" if value == float("inf") else "NA"
     quantum = Decimal(1).scaleb(-decimals)
-    return str(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
+    return str(Decimal(repr(float(value))).quantize(quantum, rounding=_DECIMAL_ROUNDING[convention]))
 
 
-def rewrite(printed: str, values: list[float]) -> str:
+def rewrite(printed: str, values: list[float], convention: str | None = None) -> str:
     """The printed figure with each of its numbers replaced by a value, at the same precision.
 
-    Number words stay words where the value is a whole number in their range.
+    Number words stay words where the value is a whole number in their range;
+    numbers are rounded under ``convention`` (see :func:`fmt`).
 
     Examples
     --------
@@ -178,7 +200,7 @@ def rewrite(printed: str, values: list[float]) -> str:
         elif not token.text[0].isdigit() and value == 0:
             out.append(token.text)
         else:
-            out.append(fmt(value, token.decimals))
+            out.append(fmt(value, token.decimals, convention))
         cursor = token.end
     out.append(printed[cursor:])
     return "".join(out)
