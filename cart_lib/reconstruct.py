@@ -124,21 +124,31 @@ def write(rec: Reconstruction, folder: Path = paths.COHORTS) -> tuple[Path, Path
     return csv_path, prov_path
 
 
-def load_frame(study: str, rules: bool = True) -> pd.DataFrame:
-    """Read and validate the committed cohort of ``study``.
+def read(path: Path, led: ledger_mod.Ledger, rules: bool = True,
+         sampled: bool = False) -> pd.DataFrame:
+    """Read and validate a file of patients of the study of ``led``: a cohort, or a sample.
 
+    The file's encoding and the record's rules are :mod:`cart_lib.schema`'s;
+    this adds the study's groups, columns, timeline rules and stated facts.
     With ``rules=False`` the timeline rules and stated facts are not checked
-    (the plausibility report lists their breaches instead of stopping at the first).
+    (the plausibility report lists their breaches instead of stopping at the
+    first). With ``sampled``, the file holds many cohorts
+    (:data:`cart_lib.schema.COHORT_INDEX`), each validated like a committed one.
     """
+    return schema.read_cohort(path, led.study, list(led.groups),
+                              {k: v.dtype for k, v in led.columns.items()},
+                              rules=led.cohort_rules() if rules else (),
+                              compiler=led.compiler(), sampled=sampled)
+
+
+def load_frame(study: str, rules: bool = True) -> pd.DataFrame:
+    """Read and validate the committed cohort of ``study`` (see :func:`read`)."""
     led = ledger_mod.load(study)
     path = paths.cohort_path(study)
     if not path.exists():
         raise CartError(f"{path.relative_to(paths.ROOT)}: no cohort yet; "
                         f"run 'python -m cart_lib reconstruct --study {study}' or 'make data'")
-    return schema.read_cohort(path, led.study, list(led.groups),
-                              {k: v.dtype for k, v in led.columns.items()},
-                              rules=led.cohort_rules() if rules else (),
-                              compiler=led.compiler())
+    return read(path, led, rules)
 
 
 def load_table(study: str, rules: bool = True) -> cohort_mod.Table:
