@@ -90,9 +90,7 @@ class Chain:
     refused_exact: int
 
 
-def sample_path(study: str) -> Path:
-    """Path of the committed sample of ``study``."""
-    return paths.SAMPLES / f"{study}.csv.gz"
+sample_path = paths.sample_path
 
 
 def state_of(search: Search, table: cohort_mod.Table) -> dict[str, np.ndarray]:
@@ -157,7 +155,7 @@ def fingerprint(study: str) -> dict[str, str]:
     with the client's.
     """
     source = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(paths.LIBRARY.glob("*.py")):
         source.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return {"ledger": hashlib.sha256(paths.ledger_path(study).read_bytes()).hexdigest(),
             "cohort": hashlib.sha256(paths.cohort_path(study).read_bytes()).hexdigest(),
@@ -361,10 +359,9 @@ def _frame(tables: list[cohort_mod.Table], led: Ledger, keep_order: bool = False
 def write(study: str, frame: pd.DataFrame, info: dict, seed: int,
           folder: Path | None = None) -> tuple[Path, Path]:
     """Write the sample (:func:`cart_lib.schema.write_cohort`: the same bytes every time) and its provenance."""
-    folder = paths.SAMPLES if folder is None else Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{study}.csv.gz"
-    prov = folder / f"{study}.provenance.json"
+    path = paths.sample_path(study, folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prov = paths.provenance_path(path, study)
     led = ledger_mod.load(study)
     cohort_csv = paths.cohort_path(study).read_bytes()
     record = {"study": study, "notice": NOTICE, "seed": seed,
@@ -403,7 +400,7 @@ def load_tables(study: str, path: Path | None = None) -> list[cohort_mod.Table]:
         raise CartError(f"{path}: no sample yet; run 'python -m cart_lib sample --study {study}' "
                         f"or 'make data'")
     led = ledger_mod.load(study)
-    prov = path.with_name(f"{study}.provenance.json")
+    prov = paths.provenance_path(path, study)
     if prov.exists() and json.loads(prov.read_text())["ledger_sha256"] != led.sha256:
         raise CartError(f"{path}: drawn from another version of {led.path.name}; run 'make data'")
     frame = read(path, led, sampled=True)

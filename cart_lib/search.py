@@ -52,6 +52,9 @@ from .record import COLUMN_BY_NAME, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 ATTEMPT_MOVES = 45_000
 #: Seconds a search may run before it gives up with an error (never a different cohort).
 TIME_BUDGET = 600.0
+#: Seconds the short searches that narrow a failure down to conflicting claims may
+#: take together (:func:`cart_lib.reconstruct.conflicting_claims`), at most the search's own.
+CONFLICT_TIME_BUDGET = 60.0
 
 
 @dataclass
