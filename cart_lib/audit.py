@@ -106,16 +106,10 @@ class Domains:
         for column, domain in ledger.record.items():
             dtype = COLUMN_BY_NAME[column].dtype if column in COLUMN_BY_NAME else \
                 ledger.columns[column].dtype
-            if dtype == "bool":
-                values = (0.0, 1.0)
-            elif domain.values is not None:
-                values = tuple(domain.values)
-            elif domain.min is not None and not domain.log:
-                count = int(round((domain.max - domain.min) / domain.step)) + 1
-                if count > MAX_GRID:
-                    continue
-                values = tuple(float(domain.min + k * domain.step) for k in range(count))
-            else:
+            if domain.log:
+                continue
+            values = tuple(domain.grid(dtype).tolist())
+            if len(values) > MAX_GRID:
                 continue
             self.values[column] = values
             self.where[column] = domain.where

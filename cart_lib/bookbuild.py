@@ -52,13 +52,13 @@ from . import __version__, paths
 
 #: Files and folders, relative to the book's root, that the notebooks may read:
 #: a notebook depends on those of their files it read or imported.
-DEFAULT_INPUTS = ("cart_lib", "data")
+DEFAULT_INPUTS = (paths.LIBRARY.name, paths.DATA.name)
 #: Files every notebook depends on, whether it reads them or not: the environment.
 DEFAULT_ENVIRONMENT = ("requirements.lock",)
 #: File in the execution cache recording, per notebook, what it read when it last ran.
 RECORDS = "book-reads.json"
 #: What a copy of the project leaves out: build products, the environment, git's store.
-NOT_COPIED = (".git", ".venv", "_build", "__pycache__", "*.egg-info", ".pytest_cache",
+NOT_COPIED = (".git", ".venv", paths.BUILD.name, "__pycache__", "*.egg-info", ".pytest_cache",
               ".ipynb_checkpoints")
 
 

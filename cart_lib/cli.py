@@ -74,7 +74,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from .reconstruct import conflicting_claims, reconstruct, write
-    from .search import TIME_BUDGET, SearchError
+    from .search import CONFLICT_TIME_BUDGET, TIME_BUDGET, SearchError
 
     studies = [args.study] if args.study else paths.studies()
     for study in studies:
@@ -89,7 +89,7 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
             from . import ledger as ledger_mod
             core, complete = conflicting_claims(
                 ledger_mod.load(study), exc.claims, seed=args.seed,
-                time_budget=min(60.0, budget)) if exc.claims else ([], True)
+                time_budget=min(CONFLICT_TIME_BUDGET, budget)) if exc.claims else ([], True)
             # Short searches failing to meet a set prove nothing: say what was seen.
             found = ("Smallest set of claims that short searches could not meet together "
                      "(not proven impossible)") if complete else \

@@ -94,7 +94,9 @@ def from_frame(frame: pd.DataFrame) -> Table:
         series = frame[name]
         spec = COLUMN_BY_NAME.get(name)
         dtype = spec.dtype if spec else ("str" if series.dtype in (object, "string") else "float")
-        if dtype == "str":
+        if dtype == "str" and isinstance(series.dtype, pd.StringDtype):
+            table[name] = series.to_numpy(dtype=object, na_value=None)
+        elif dtype == "str":
             table[name] = np.array([None if pd.isna(v) else str(v) for v in series], dtype=object)
         else:
             table[name] = pd.to_numeric(series.astype("Float64"), errors="raise").to_numpy(

@@ -46,6 +46,8 @@ class CohortError(CartError):
         The rule broken, in words.
     row : int, optional
         1-based data row (header excluded), named when the row has no patient id.
+    cohort : int, optional
+        In a sample of many cohorts, the cohort the patient belongs to.
     more : int, optional
         How many further violations were found.
 
@@ -59,10 +61,12 @@ class CohortError(CartError):
     """
 
     def __init__(self, file: str, patient: str | None, column: str | None, rule: str, *,
-                 row: int | None = None, more: int = 0):
+                 row: int | None = None, cohort: int | None = None, more: int = 0):
         self.file, self.patient, self.column, self.rule = file, patient, column, rule
-        self.row, self.more = row, more
+        self.row, self.cohort, self.more = row, cohort, more
         where = [str(file)]
+        if cohort is not None:
+            where.append(f"cohort {cohort}")
         if patient is not None:
             where.append(f"patient {patient!r}")
         elif row is not None:

@@ -38,7 +38,8 @@ _CMP = {
 }
 
 
-def _parse(text: str) -> ast.expr:
+def parse(text: str) -> ast.expr:
+    """The syntax tree of an expression (not yet checked against the grammar)."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("expression is empty")
     try:
@@ -56,6 +57,96 @@ def _constant(node: ast.expr):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return -value
     raise ExpressionError(f"expected a constant, found {ast.unparse(node)!r}")
+
+
+def constant(node: ast.expr):
+    """The value of a constant node (a number, possibly negative, a string or a boolean)."""
+    return _constant(node)
+
+
+class Walker:
+    """One walk over the grammar's syntax tree: a subclass says what each kind of node gives.
+
+    :meth:`walk` sorts a node into the grammar's kinds and calls the method
+    of that kind; :func:`names`, :class:`Compiler` and the R translation
+    (:class:`cart_lib.rscript.RTranslator`) are walkers. A name that is a
+    ledger variable (in :attr:`variables`) goes to :meth:`variable`, any
+    other to :meth:`column`.
+    """
+
+    variables: Mapping[str, str] = {}
+
+    def walk(self, node: ast.expr):
+        """What ``node`` gives, by its kind."""
+        if isinstance(node, ast.BoolOp):
+            return self.boolean(isinstance(node.op, ast.And), node.values)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return self.negation(node.operand)
+        if isinstance(node, ast.Compare):
+            return self.comparison(node)
+        if isinstance(node, ast.Name):
+            return self.variable(node.id) if node.id in self.variables else self.column(node.id)
+        return self.constant(node)
+
+    def boolean(self, conjunction: bool, operands: list[ast.expr]):
+        """``a and b and ...`` (``conjunction``) or ``a or b or ...``."""
+        raise NotImplementedError
+
+    def negation(self, operand: ast.expr):
+        """``not operand``."""
+        raise NotImplementedError
+
+    def comparison(self, node: ast.Compare):
+        """A comparison, possibly chained, ``in`` and ``not in`` included."""
+        raise NotImplementedError
+
+    def variable(self, name: str):
+        """A ledger variable, standing for its expression."""
+        raise NotImplementedError
+
+    def column(self, name: str):
+        """A column of the record or of the study."""
+        raise NotImplementedError
+
+    def constant(self, node: ast.expr):
+        """Any other node: a constant, where the grammar allows one."""
+        raise NotImplementedError
+
+
+class _Names(Walker):
+    """Collects the names of an expression, checking it against the grammar."""
+
+    def __init__(self):
+        self.found: set[str] = set()
+
+    def boolean(self, conjunction, operands):
+        for value in operands:
+            self.walk(value)
+
+    def negation(self, operand):
+        self.walk(operand)
+
+    def comparison(self, node):
+        for op, right in zip(node.ops, node.comparators):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                if not isinstance(right, (ast.List, ast.Tuple)):
+                    raise ExpressionError("'in' takes a list of constants")
+                for elt in right.elts:
+                    _constant(elt)
+            elif type(op) not in _CMP:
+                raise ExpressionError(f"operator {type(op).__name__} is not allowed")
+        for operand in [node.left, *node.comparators]:
+            if not isinstance(operand, (ast.List, ast.Tuple)):
+                self.walk(operand)
+
+    def column(self, name):
+        self.found.add(name)
+
+    def constant(self, node):
+        if isinstance(node, (ast.Constant, ast.UnaryOp)):
+            _constant(node)
+        else:
+            raise ExpressionError(f"{ast.unparse(node)!r} is not allowed in an expression")
 
 
 def names(text: str) -> set[str]:
@@ -81,35 +172,9 @@ def names(text: str) -> set[str]:
     >>> sorted(names("group == 'post-HSCT' and crs_grade >= 3"))
     ['crs_grade', 'group']
     """
-    found: set[str] = set()
-
-    def walk(node: ast.expr) -> None:
-        if isinstance(node, ast.BoolOp):
-            for value in node.values:
-                walk(value)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            walk(node.operand)
-        elif isinstance(node, ast.Compare):
-            for op, right in zip(node.ops, node.comparators):
-                if isinstance(op, (ast.In, ast.NotIn)):
-                    if not isinstance(right, (ast.List, ast.Tuple)):
-                        raise ExpressionError("'in' takes a list of constants")
-                    for elt in right.elts:
-                        _constant(elt)
-                elif type(op) not in _CMP:
-                    raise ExpressionError(f"operator {type(op).__name__} is not allowed")
-            for operand in [node.left, *node.comparators]:
-                if not isinstance(operand, (ast.List, ast.Tuple)):
-                    walk(operand)
-        elif isinstance(node, ast.Name):
-            found.add(node.id)
-        elif isinstance(node, (ast.Constant, ast.UnaryOp)):
-            _constant(node)
-        else:
-            raise ExpressionError(f"{ast.unparse(node)!r} is not allowed in an expression")
-
-    walk(_parse(text))
-    return found
+    walker = _Names()
+    walker.walk(parse(text))
+    return walker.found
 
 
 def truthy(values: np.ndarray) -> np.ndarray:
@@ -128,8 +193,8 @@ def _empty(values) -> np.ndarray:
     return np.zeros((), dtype=bool)
 
 
-class Compiler:
-    """Compiles expressions into functions of a column table.
+class Compiler(Walker):
+    """Compiles expressions into functions of a column table (a :class:`Walker`).
 
     Parameters
     ----------
@@ -140,38 +205,38 @@ class Compiler:
     def __init__(self, variables: Mapping[str, str] | None = None):
         self.variables = dict(variables or {})
         self._cache: dict[str, Mask] = {}
+        self._stack: list[str] = []         # the variables being expanded, outermost first
 
     def mask(self, text: str) -> Mask:
         """Compile a boolean expression into ``f(table) -> bool array``."""
         if text not in self._cache:
-            self._cache[text] = self._bool(_parse(text), ())
+            self._stack = []
+            self._cache[text] = self.walk(parse(text))
         return self._cache[text]
 
-    def _bool(self, node: ast.expr, stack: tuple[str, ...]) -> Mask:
-        if isinstance(node, ast.BoolOp):
-            parts = [self._bool(v, stack) for v in node.values]
-            combine = np.logical_and if isinstance(node.op, ast.And) else np.logical_or
-            if len(parts) == 2:              # the common case, one call less per part
-                first, second = parts
-                return lambda t: combine(first(t), second(t))
+    def boolean(self, conjunction: bool, operands: list[ast.expr]) -> Mask:
+        parts = [self.walk(v) for v in operands]
+        combine = np.logical_and if conjunction else np.logical_or
+        if len(parts) == 2:              # the common case, one call less per part
+            first, second = parts
+            return lambda t: combine(first(t), second(t))
 
-            def boolop(t, parts=parts, combine=combine):
-                out = parts[0](t)
-                for part in parts[1:]:
-                    out = combine(out, part(t))
-                return out
-            return boolop
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            inner = self._bool(node.operand, stack)
-            return lambda t: ~inner(t)
-        if isinstance(node, ast.Compare):
-            return self._compare(node, stack)
-        if isinstance(node, ast.Name) and node.id in self.variables:
-            return self._variable(node.id, stack)
-        if isinstance(node, ast.Name):
-            name = node.id
-            return lambda t: truthy(t[name])
-        value = self._value(node, stack)
+        def boolop(t, parts=parts, combine=combine):
+            out = parts[0](t)
+            for part in parts[1:]:
+                out = combine(out, part(t))
+            return out
+        return boolop
+
+    def negation(self, operand: ast.expr) -> Mask:
+        inner = self.walk(operand)
+        return lambda t: ~inner(t)
+
+    def column(self, name: str) -> Mask:
+        return lambda t: truthy(t[name])
+
+    def constant(self, node: ast.expr) -> Mask:
+        value = self._value(node)
 
         def bare(t):
             v = value(t)
@@ -180,26 +245,31 @@ class Compiler:
             return truthy(v)
         return bare
 
-    def _variable(self, name: str, stack: tuple[str, ...]) -> Mask:
-        if name in stack:
-            raise ExpressionError(f"variable {name!r} refers to itself: {' -> '.join(stack)}")
-        return self._bool(_parse(self.variables[name]), stack + (name,))
+    def variable(self, name: str) -> Mask:
+        if name in self._stack:
+            raise ExpressionError(f"variable {name!r} refers to itself: "
+                                  f"{' -> '.join(self._stack)}")
+        self._stack.append(name)
+        try:
+            return self.walk(parse(self.variables[name]))
+        finally:
+            self._stack.pop()
 
-    def _value(self, node: ast.expr, stack: tuple[str, ...]):
+    def _value(self, node: ast.expr):
         if isinstance(node, ast.Name):
             if node.id in self.variables:
-                inner = self._variable(node.id, stack)
+                inner = self.variable(node.id)
                 return lambda t: inner(t).astype(float)
             name = node.id
             return lambda t: t[name]
         value = _constant(node)
         return lambda t: value
 
-    def _compare(self, node: ast.Compare, stack: tuple[str, ...]) -> Mask:
+    def comparison(self, node: ast.Compare) -> Mask:
         operands = [node.left, *node.comparators]
         steps = []
         for op, left, right in zip(node.ops, operands, operands[1:]):
-            lhs = self._value(left, stack)
+            lhs = self._value(left)
             if isinstance(op, (ast.In, ast.NotIn)):
                 options = [_constant(e) for e in right.elts]
                 negate = isinstance(op, ast.NotIn)
@@ -215,7 +285,7 @@ class Compiler:
                 name, value, fn = left.id, _constant(right), _CMP[type(op)]
                 steps.append(lambda t, name=name, value=value, fn=fn: fn(t[name], value))
             else:
-                rhs, fn = self._value(right, stack), _CMP[type(op)]
+                rhs, fn = self._value(right), _CMP[type(op)]
                 if isinstance(op, ast.NotEq):
                     def compare(t, lhs=lhs, rhs=rhs, fn=fn):
                         a, b = lhs(t), rhs(t)

@@ -14,12 +14,14 @@ Loading goes through pydantic models for structure and through
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -279,6 +281,38 @@ class Domain(_Strict):
         if self.min is not None and (self.max < self.min or self.step <= 0):
             raise ValueError("a numeric domain needs min <= max and step > 0")
         return self
+
+    def grid(self, dtype: str) -> np.ndarray:
+        """The values a column of record dtype ``dtype`` with this domain may take, in order.
+
+        The one reading of a domain, which the search, the sampler, the audit
+        and the questions share: ``0.0, 1.0`` for a boolean; the listed
+        values (an object array) for text; for a number, ``min``, ``min +
+        step``, ... up to ``max``, or with ``log`` that grid in log10 with each
+        value kept to 4 significant digits, rounded to 10 decimals so that
+        ``0.1 + 0.2`` is ``0.3``.
+
+        Examples
+        --------
+        >>> Domain(min=0, max=1, step=0.25).grid("float").tolist()
+        [0.0, 0.25, 0.5, 0.75, 1.0]
+        >>> Domain(min=100, max=1000, step=0.5, log=True).grid("float").tolist()
+        [100.0, 316.2, 1000.0]
+        >>> Domain(values=["skin", "gut"]).grid("str").tolist(), Domain().grid("bool").tolist()
+        (['skin', 'gut'], [0.0, 1.0])
+        """
+        if dtype == "bool":
+            return np.array([0.0, 1.0])
+        if dtype == "str":
+            return np.array(self.values, dtype=object)
+        if self.log:
+            low, high = math.log10(self.min), math.log10(self.max)
+            count = int(round((high - low) / self.step)) + 1
+            steps = np.array([float(f"{10 ** (low + self.step * k):.4g}") for k in range(count)])
+        else:
+            count = int(round((self.max - self.min) / self.step)) + 1
+            steps = self.min + self.step * np.arange(count)
+        return np.round(steps, 10)
 
 
 class StudyColumn(_Strict):

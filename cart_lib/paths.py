@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LIBRARY = ROOT / "cart_lib"
+BUILD = ROOT / "_build"
 DATA = ROOT / "data"
 CLAIMS = DATA / "claims"
 COHORTS = DATA / "cohorts"
@@ -20,9 +22,14 @@ def ledger_path(study: str) -> Path:
     return CLAIMS / f"{study}.yaml"
 
 
-def cohort_path(study: str) -> Path:
-    """Path of the reconstructed cohort CSV of ``study``."""
-    return COHORTS / f"{study}.csv"
+def cohort_path(study: str, folder: Path | None = None) -> Path:
+    """Path of the reconstructed cohort CSV of ``study`` (in ``folder`` instead of ``data/cohorts/``)."""
+    return (COHORTS if folder is None else Path(folder)) / f"{study}.csv"
+
+
+def sample_path(study: str, folder: Path | None = None) -> Path:
+    """Path of the sample of consistent cohorts of ``study`` (in ``folder`` instead of ``data/samples/``)."""
+    return (SAMPLES if folder is None else Path(folder)) / f"{study}.csv.gz"
 
 
 def rscript_path(study: str) -> Path:
@@ -39,6 +46,11 @@ def relative(path: Path) -> str:
 def provenance_name(study: str) -> str:
     """File name of the provenance record beside a study's cohort or sample."""
     return f"{study}.provenance.json"
+
+
+def provenance_path(data_file: Path, study: str) -> Path:
+    """Path of the provenance record beside ``data_file``, a study's cohort or sample."""
+    return Path(data_file).with_name(provenance_name(study))
 
 
 def readings_path(study: str) -> Path:

@@ -222,12 +222,10 @@ def _levels(column: str, led: Ledger) -> list:
         return sorted(fixed, key=str)
     if dtype == "bool":
         return [False, True]
-    if domain.values:
-        return list(domain.values)
-    count = int(round((domain.max - domain.min) / domain.step)) + 1
-    if domain.log or count > 12:
+    levels = domain.grid(dtype).tolist()
+    if domain.log or len(levels) > 12:
         raise ValueError(f"{column!r} takes too many values to split by")
-    return [domain.min + domain.step * k for k in range(count)]
+    return levels
 
 
 def _day(q: Question, led: Ledger) -> float:

@@ -26,7 +26,7 @@ from . import __version__, paths, schema
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
 from .errors import CartError
-from .search import ATTEMPT_MOVES, TIME_BUDGET, Result, Search, SearchError
+from .search import ATTEMPT_MOVES, CONFLICT_TIME_BUDGET, TIME_BUDGET, Result, Search, SearchError
 
 #: Packages whose versions can change a reconstructed cohort.
 PINNED = ("numpy", "scipy", "pandas", "lifelines", "statsmodels")
@@ -108,11 +108,11 @@ def reconstruct(study: str, seed: int = 0, time_budget: float = TIME_BUDGET,
     return Reconstruction(study, seed, frame, result, led)
 
 
-def write(rec: Reconstruction, folder: Path = paths.COHORTS) -> tuple[Path, Path]:
-    """Write the cohort CSV and its provenance file; both or neither."""
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / f"{rec.study}.csv"
-    prov_path = folder / paths.provenance_name(rec.study)
+def write(rec: Reconstruction, folder: Path | None = None) -> tuple[Path, Path]:
+    """Write the cohort CSV and its provenance file (in ``data/cohorts/`` or ``folder``); both or neither."""
+    csv_path = paths.cohort_path(rec.study, folder)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    prov_path = paths.provenance_path(csv_path, rec.study)
     tmp = prov_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(rec.provenance(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     try:
@@ -124,21 +124,31 @@ def write(rec: Reconstruction, folder: Path = paths.COHORTS) -> tuple[Path, Path
     return csv_path, prov_path
 
 
-def load_frame(study: str, rules: bool = True) -> pd.DataFrame:
-    """Read and validate the committed cohort of ``study``.
+def read(path: Path, led: ledger_mod.Ledger, rules: bool = True,
+         sampled: bool = False) -> pd.DataFrame:
+    """Read and validate a file of patients of the study of ``led``: a cohort, or a sample.
 
+    The file's encoding and the record's rules are :mod:`cart_lib.schema`'s;
+    this adds the study's groups, columns, timeline rules and stated facts.
     With ``rules=False`` the timeline rules and stated facts are not checked
-    (the plausibility report lists their breaches instead of stopping at the first).
+    (the plausibility report lists their breaches instead of stopping at the
+    first). With ``sampled``, the file holds many cohorts
+    (:data:`cart_lib.schema.COHORT_INDEX`), each validated like a committed one.
     """
+    return schema.read_cohort(path, led.study, list(led.groups),
+                              {k: v.dtype for k, v in led.columns.items()},
+                              rules=led.cohort_rules() if rules else (),
+                              compiler=led.compiler(), sampled=sampled)
+
+
+def load_frame(study: str, rules: bool = True) -> pd.DataFrame:
+    """Read and validate the committed cohort of ``study`` (see :func:`read`)."""
     led = ledger_mod.load(study)
     path = paths.cohort_path(study)
     if not path.exists():
         raise CartError(f"{path.relative_to(paths.ROOT)}: no cohort yet; "
                         f"run 'python -m cart_lib reconstruct --study {study}' or 'make data'")
-    return schema.read_cohort(path, led.study, list(led.groups),
-                              {k: v.dtype for k, v in led.columns.items()},
-                              rules=led.cohort_rules() if rules else (),
-                              compiler=led.compiler())
+    return read(path, led, rules)
 
 
 def load_table(study: str, rules: bool = True) -> cohort_mod.Table:
@@ -148,7 +158,7 @@ def load_table(study: str, rules: bool = True) -> cohort_mod.Table:
 
 def conflicting_claims(led: ledger_mod.Ledger, unmet: list[str], seed: int = 0,
                        budget_moves: int = 40_000,
-                       time_budget: float = 60.0) -> tuple[list[str], bool]:
+                       time_budget: float = CONFLICT_TIME_BUDGET) -> tuple[list[str], bool]:
     """A small set of claims that the search cannot satisfy together.
 
     Starts from the claims still unmet at the best cohort found, adds the

@@ -187,8 +187,8 @@ def _r_constant(value) -> str:
 _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 
 
-class RTranslator:
-    """Translates the ledger's expressions into R vector code.
+class RTranslator(expressions.Walker):
+    """Translates the ledger's expressions into R vector code (a :class:`cart_lib.expressions.Walker`).
 
     The code reads the cohort as the data frame ``d`` (through ``.col()``,
     which stops on a missing column) and calls one R function ``v_<name>()``
@@ -209,22 +209,24 @@ class RTranslator:
     def mask(self, text: str) -> str:
         """R code of a boolean expression (checked against the grammar first)."""
         expressions.names(text)
-        return self._bool(ast.parse(text, mode="eval").body)
+        return self.walk(expressions.parse(text))
 
-    def _bool(self, node: ast.expr) -> str:
-        if isinstance(node, ast.BoolOp):
-            glue = " & " if isinstance(node.op, ast.And) else " | "
-            return "(" + glue.join(self._bool(v) for v in node.values) + ")"
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return f"!{self._bool(node.operand)}"
-        if isinstance(node, ast.Compare):
-            return self._compare(node)
-        if isinstance(node, ast.Name) and node.id in self.variables:
-            return f"v_{node.id}()"
-        if isinstance(node, ast.Name):
-            return f'.truthy(.col("{node.id}"))'
+    def boolean(self, conjunction: bool, operands: list[ast.expr]) -> str:
+        glue = " & " if conjunction else " | "
+        return "(" + glue.join(self.walk(v) for v in operands) + ")"
+
+    def negation(self, operand: ast.expr) -> str:
+        return f"!{self.walk(operand)}"
+
+    def variable(self, name: str) -> str:
+        return f"v_{name}()"
+
+    def column(self, name: str) -> str:
+        return f'.truthy(.col("{name}"))'
+
+    def constant(self, node: ast.expr) -> str:
         # A bare constant: true when non-empty and non-zero, as expressions.truthy.
-        value = expressions._constant(node)
+        value = expressions.constant(node)
         return "TRUE" if (value != "" and value != 0) else "FALSE"
 
     def _value(self, node: ast.expr) -> tuple[str, bool]:
@@ -233,15 +235,15 @@ class RTranslator:
             if node.id in self.variables:
                 return f"as.numeric(v_{node.id}())", False
             return f'.col("{node.id}")', False
-        return _r_constant(expressions._constant(node)), True
+        return _r_constant(expressions.constant(node)), True
 
-    def _compare(self, node: ast.Compare) -> str:
+    def comparison(self, node: ast.Compare) -> str:
         operands = [node.left, *node.comparators]
         steps = []
         for op, left, right in zip(node.ops, operands, operands[1:]):
             lhs, _ = self._value(left)
             if isinstance(op, (ast.In, ast.NotIn)):
-                options = ", ".join(_r_constant(expressions._constant(e)) for e in right.elts)
+                options = ", ".join(_r_constant(expressions.constant(e)) for e in right.elts)
                 helper = ".outside" if isinstance(op, ast.NotIn) else ".within"
                 steps.append(f"{helper}({lhs}, c({options}))")
                 continue

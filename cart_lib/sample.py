@@ -50,9 +50,7 @@ cohorts, not the ranges themselves.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import math
 import os
@@ -63,14 +61,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__, paths
+from . import __version__, paths, schema
 from . import cohort as cohort_mod
 from . import ledger as ledger_mod
 from .errors import CartError, SampleError
 from .evaluate import Evaluator
 from .ledger import Ledger, Test
-from .reconstruct import PINNED, load_table
-from .record import COLUMN_NAMES, COLUMNS as COLUMN_SPECS
+from .reconstruct import PINNED, load_table, read
+from .record import COLUMN_NAMES
 from .moves import SAMPLER, Mover
 from .search import Search
 
@@ -91,9 +89,7 @@ class Chain:
     refused_exact: int
 
 
-def sample_path(study: str) -> Path:
-    """Path of the committed sample of ``study``."""
-    return paths.SAMPLES / f"{study}.csv.gz"
+sample_path = paths.sample_path
 
 
 def state_of(search: Search, table: cohort_mod.Table) -> dict[str, np.ndarray]:
@@ -158,7 +154,7 @@ def fingerprint(study: str) -> dict[str, str]:
     with the client's.
     """
     source = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(paths.LIBRARY.glob("*.py")):
         source.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return {"ledger": hashlib.sha256(paths.ledger_path(study).read_bytes()).hexdigest(),
             "cohort": hashlib.sha256(paths.cohort_path(study).read_bytes()).hexdigest(),
@@ -361,15 +357,10 @@ def _frame(tables: list[cohort_mod.Table], led: Ledger, keep_order: bool = False
 
 def write(study: str, frame: pd.DataFrame, info: dict, seed: int,
           folder: Path | None = None) -> tuple[Path, Path]:
-    """Write the sample (gzip with no time stamp, so the bytes repeat) and its provenance."""
-    folder = paths.SAMPLES if folder is None else Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{study}.csv.gz"
-    prov = folder / f"{study}.provenance.json"
-    text = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz:
-        gz.write(text)
+    """Write the sample (:func:`cart_lib.schema.write_cohort`: the same bytes every time) and its provenance."""
+    path = paths.sample_path(study, folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prov = paths.provenance_path(path, study)
     led = ledger_mod.load(study)
     cohort_csv = paths.cohort_path(study).read_bytes()
     record = {"study": study, "notice": NOTICE, "seed": seed,
@@ -379,10 +370,13 @@ def write(study: str, frame: pd.DataFrame, info: dict, seed: int,
               "cart_lib": __version__,
               "packages": {name: metadata.version(name) for name in PINNED},
               "chain": info}
-    tmp_csv, tmp_prov = path.with_suffix(".gz.tmp"), prov.with_suffix(".json.tmp")
-    tmp_csv.write_bytes(buffer.getvalue())
+    tmp_prov = prov.with_suffix(".json.tmp")
     tmp_prov.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp_csv, path)
+    try:
+        schema.write_cohort(frame, path)
+    except BaseException:
+        tmp_prov.unlink(missing_ok=True)
+        raise
     os.replace(tmp_prov, prov)
     return path, prov
 
@@ -390,33 +384,27 @@ def write(study: str, frame: pd.DataFrame, info: dict, seed: int,
 def load_tables(study: str, path: Path | None = None) -> list[cohort_mod.Table]:
     """The cohorts of the committed sample of ``study``, one evaluator table each.
 
+    Every cohort is validated like the committed cohort (:func:`cart_lib.reconstruct.read`).
+
     Raises
     ------
     CartError
         When there is no sample, or it was drawn from another ledger.
+    CohortError
+        When a cohort breaks a rule of the record or of the study; it names the
+        file, the cohort, the patient, the column and the rule.
     """
     path = sample_path(study) if path is None else Path(path)
     if not path.exists():
         raise CartError(f"{path}: no sample yet; run 'python -m cart_lib sample --study {study}' "
                         f"or 'make data'")
     led = ledger_mod.load(study)
-    prov = path.with_name(f"{study}.provenance.json")
+    prov = paths.provenance_path(path, study)
     if prov.exists() and json.loads(prov.read_text())["ledger_sha256"] != led.sha256:
         raise CartError(f"{path}: drawn from another version of {led.path.name}; run 'make data'")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    dtypes = {c.name: c.dtype for c in COLUMN_SPECS} | {k: v.dtype for k, v in led.columns.items()}
-    whole: cohort_mod.Table = {}
-    for name in raw.columns:
-        if name == "cohort":
-            continue
-        text = raw[name].to_numpy(dtype=object)
-        if dtypes[name] == "str":
-            whole[name] = np.array([v if v else None for v in text], dtype=object)
-        elif dtypes[name] == "bool":
-            whole[name] = np.array([{"True": 1.0, "False": 0.0}.get(v, np.nan) for v in text])
-        else:
-            whole[name] = np.array([float(v) if v else np.nan for v in text])
-    index = raw["cohort"].astype(int).to_numpy()
+    frame = read(path, led, sampled=True)
+    whole = cohort_mod.from_frame(frame.drop(columns=[schema.COHORT_INDEX]))
+    index = frame[schema.COHORT_INDEX].to_numpy(dtype=np.int64)
     bounds = np.flatnonzero(np.diff(index)) + 1
     starts, ends = np.concatenate([[0], bounds]), np.concatenate([bounds, [len(index)]])
     return [{k: v[a:b] for k, v in whole.items()} for a, b in zip(starts, ends)]

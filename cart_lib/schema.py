@@ -1,11 +1,17 @@
-"""The cohort CSV: its one encoding, and the validation of its rows.
+"""The file of patients, one codec for cohorts and samples, and the validation of its rows.
 
 A reconstructed cohort is one CSV per study under ``data/cohorts/``, one row
 per patient, with the columns of :data:`cart_lib.record.COLUMNS` in record
-order followed by the study's own columns. This module is the only place that
-reads or writes that file, so the encoding is written down once:
+order followed by the study's own columns. A sample of many consistent
+cohorts (``data/samples/<study>.csv.gz``, :mod:`cart_lib.sample`) is the same
+table for each cohort, stacked, with a first column ``cohort`` numbering them
+(:data:`COHORT_INDEX`), gzip-compressed. This module is the only place that
+reads or writes either file, so the encoding is written down once:
 
-- UTF-8, ``\\n`` line endings, a header row, no index column;
+- UTF-8, ``\\n`` line endings, a header row, no index column but ``cohort``
+  in a sample;
+- a path ending in ``.gz`` is gzip-compressed with no file name and no time
+  stamp, so the same table always gives the same bytes;
 - an empty field is an empty (missing) value, in every column;
 - booleans are ``true`` / ``false``;
 - integers are written without decimals (``12``);
@@ -21,12 +27,17 @@ Validation runs through :mod:`pandera` (column presence, types, allowed values,
 bounds, the study slug, unique patient ids, the study's groups, the columns
 that may not be empty, and the cross-field rules of the record) and ends, when
 anything is wrong, in one :class:`CohortError` naming the file, the patient,
-the column and the rule; no pandera report reaches the user.
+the column and the rule; no pandera report reaches the user. Each cohort of a
+sample is held to the same rules as a committed cohort (its patient ids unique
+within it); the error then names the cohort too. The whole stacked table is
+validated at once, and text is parsed column by column, so that reading a
+thousand cohorts takes a fraction of a second.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import os
@@ -46,18 +57,19 @@ from .expressions import Compiler
 from .record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, EXCLUDED_BY,
                      NEEDS_FLAG, Column, Rule, exclusion_rule, flag_rule)
 
-__all__ = ["CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort", "rule_violations",
-           "validate", "write_cohort"]
+__all__ = ["COHORT_INDEX", "CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort",
+           "rule_violations", "validate", "write_cohort"]
 
 #: The pandas nullable dtype each record dtype is read into.
 PANDAS_DTYPES: dict[str, str] = {"bool": "boolean", "int": "Int64", "float": "Float64",
                                  "str": "string"}
 
+#: The first column of a sample: which of its cohorts a row belongs to (0, 1, ...).
+COHORT_INDEX = "cohort"
+
 #: Columns that may never be empty.
 REQUIRED: tuple[str, ...] = ("study", "patient_id", "group", "car_source", "donor",
                              "prior_hsct")
-
-#: Day columns that may not come after ``last_contact_day``.
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf)")
@@ -80,14 +92,19 @@ class _Violation:
         return (-1 if self.row is None else self.row, self.order)
 
 
-def _raise_first(violations: list[_Violation], source: str, labels: Sequence[str | None]) -> None:
-    """Raise a :class:`CohortError` for the first violation in row order, if any."""
+def _raise_first(violations: list[_Violation], source: str, labels: Sequence[str | None],
+                 cohorts: Sequence[int | None] | None = None) -> None:
+    """Raise a :class:`CohortError` for the first violation in row order, if any.
+
+    ``cohorts``: in a sample, the cohort of each row, named in the message.
+    """
     if not violations:
         return
     first = min(violations, key=_Violation.key)
     patient = labels[first.row] if first.row is not None else None
     row = first.row + 1 if first.row is not None else None
-    raise CohortError(source, patient, first.column, first.rule, row=row,
+    cohort = cohorts[first.row] if cohorts is not None and first.row is not None else None
+    raise CohortError(source, patient, first.column, first.rule, row=row, cohort=cohort,
                       more=len(violations) - 1)
 
 
@@ -157,6 +174,32 @@ def _encode(value: Any, dtype: str) -> str:
     if dtype == "float":
         return repr(float(value))
     return value
+
+
+def _parse_column(values: Sequence[Any], dtype: str) -> tuple[pd.api.extensions.ExtensionArray,
+                                                                 dict[int, str]]:
+    """Parse one column with :func:`_parse`: its nullable array, and why each bad cell is bad.
+
+    A column of CSV text (every cell a ``str``, as read from a file) has few
+    distinct values however many rows it has (a sample of a thousand
+    cohorts): each distinct text is parsed once. Other values (Python or numpy
+    scalars, where ``1``, ``1.0`` and ``True`` are equal but not alike) are
+    parsed one by one.
+    """
+    text = np.asarray(values, dtype=object)
+    if len(text) and pd.api.types.infer_dtype(text, skipna=False) == "string":
+        codes, distinct = pd.factorize(text)
+        parsed = [_parse(value, dtype) for value in distinct]
+        array = pd.array([value for value, _ in parsed], dtype=PANDAS_DTYPES[dtype]).take(codes)
+        broken = np.array([why is not None for _, why in parsed])
+        return array, {int(i): parsed[codes[i]][1] for i in np.flatnonzero(broken[codes])}
+    parsed, bad = [], {}
+    for i, raw in enumerate(values):
+        value, why = _parse(raw, dtype)
+        if why is not None:
+            bad[i] = why
+        parsed.append(value)
+    return pd.array(parsed, dtype=PANDAS_DTYPES[dtype]), bad
 
 
 def _infer_dtype(series: pd.Series) -> str | None:
@@ -244,7 +287,8 @@ def _structure_violations(frame: pd.DataFrame, spec: dict[str, str]) -> list[_Vi
 
 def _true(series: pd.Series) -> pd.Series:
     """True where a boolean column is true (empty counts as not true)."""
-    return series.astype("boolean").fillna(False).astype(bool)
+    return pd.Series(series.astype("boolean").to_numpy(dtype=bool, na_value=False),
+                     index=series.index)
 
 
 def _given(series: pd.Series) -> pd.Series:
@@ -264,7 +308,7 @@ CROSS_FIELD: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = 
        (lambda d, day=day, flag=flag: ~_true(d[flag]) | _given(d[day])))
       for day, flag in DAY_OF.items()),
     *((day, f"{day} is not after last_contact_day",
-       (lambda d, day=day: ~(d[day] > d["last_contact_day"]).fillna(False).astype(bool)))
+       (lambda d, day=day: ~_true(d[day] > d["last_contact_day"])))
       for day in DAY_COLUMNS),
     *((column, exclusion_rule(column, flag),
        (lambda d, c=column, f=flag: ~(_true(d[f]) & _true(d[c]))))
@@ -278,9 +322,13 @@ def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def _schema(study: str, groups: Iterable[str], spec: dict[str, str]) -> tuple[pa.DataFrameSchema,
-                                                                                  dict[str, str]]:
-    """The pandera schema of a typed cohort, and the column each dataframe-level rule blames."""
+def _schema(study: str, groups: Iterable[str], spec: dict[str, str],
+            sampled: bool = False) -> tuple[pa.DataFrameSchema, dict[str, str]]:
+    """The pandera schema of a typed cohort, and the column each dataframe-level rule blames.
+
+    ``sampled``: the rows are many cohorts, numbered by :data:`COHORT_INDEX`
+    (patient ids are then unique within each, which the caller checks).
+    """
     groups = list(groups)
     columns = {}
     for name, dtype in spec.items():
@@ -298,18 +346,23 @@ def _schema(study: str, groups: Iterable[str], spec: dict[str, str]) -> tuple[pa
         if name == "group":
             checks.append(pa.Check.isin(groups, error=(
                 f"group must be one of the study's groups: {', '.join(map(repr, groups))}")))
-        columns[name] = pa.Column(PANDAS_DTYPES[dtype], checks, nullable=name not in REQUIRED,
-                                  unique=name == "patient_id",
+        if name == COHORT_INDEX:
+            checks.append(pa.Check.ge(0, error=f"{COHORT_INDEX} must be 0 or more"))
+        columns[name] = pa.Column(PANDAS_DTYPES[dtype], checks,
+                                  nullable=name not in (*REQUIRED, COHORT_INDEX),
+                                  unique=name == "patient_id" and not sampled,
                                   report_duplicates="exclude_first")
-    checks = [pa.Check(fn, error=rule) for _, rule, fn in CROSS_FIELD]
+    # ignore_na=False: a row is never wholly empty (study is required), and pandera would
+    # otherwise look for such rows once per check, a scan of the whole frame each time.
+    checks = [pa.Check(fn, error=rule, ignore_na=False) for _, rule, fn in CROSS_FIELD]
     blame = {rule: column for column, rule, _ in CROSS_FIELD}
     return pa.DataFrameSchema(columns, checks=checks, strict=True), blame
 
 
 def _rule_violations(typed: pd.DataFrame, study: str, groups: Iterable[str],
-                     spec: dict[str, str]) -> list[_Violation]:
+                     spec: dict[str, str], sampled: bool = False) -> list[_Violation]:
     """Run the pandera schema and translate its failure cases into violations."""
-    schema, blame = _schema(study, groups, spec)
+    schema, blame = _schema(study, groups, spec, sampled)
     try:
         schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -369,7 +422,8 @@ def rule_violations(typed: pd.DataFrame, rules: Sequence[Rule], compiler: Compil
 
 def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
              extra: dict[str, str] | None = None, source: str = "<cohort>",
-             rules: Sequence[Rule] = (), compiler: Compiler | None = None) -> pd.DataFrame:
+             rules: Sequence[Rule] = (), compiler: Compiler | None = None,
+             sampled: bool = False) -> pd.DataFrame:
     """Validate a cohort and return it with the record's nullable dtypes.
 
     Values may be given as Python or numpy scalars or as their CSV text (the
@@ -395,13 +449,18 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
         record's own rules hold.
     compiler : Compiler, optional
         Compiles the rules' expressions, knowing the study's variables.
+    sampled : bool, optional
+        The rows are many cohorts (a sample), numbered by a first column
+        :data:`COHORT_INDEX`; each cohort's rows come together, in cohort
+        order, and each cohort is held to every rule of a single cohort.
 
     Returns
     -------
     pandas.DataFrame
         The record columns in record order, then the study columns in the order
         of ``extra``, with dtypes ``boolean``, ``Int64``, ``Float64`` and
-        ``string``; the index of ``frame`` is kept.
+        ``string`` (after ``cohort``, ``Int64``, in a sample); the index of
+        ``frame`` is kept.
 
     Raises
     ------
@@ -424,38 +483,61 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"validate expects a pandas DataFrame, not {type(frame).__name__}")
     spec = _columns(extra, source)
+    if sampled:
+        if COHORT_INDEX in spec:
+            raise CohortError(source, None, COHORT_INDEX,
+                              "a study may not declare a column named like a sample's index")
+        spec = {COHORT_INDEX: "int"} | spec
     labels = _labels(frame)
     _raise_first(_structure_violations(frame, spec), source, labels)
 
     typed: dict[str, pd.api.extensions.ExtensionArray] = {}
     bad: list[_Violation] = []
     for j, (name, dtype) in enumerate(spec.items()):
-        values = []
-        for i, raw in enumerate(frame[name].tolist()):
-            value, why = _parse(raw, dtype)
-            if why is not None:
-                bad.append(_Violation(i, name, why, j))
-            values.append(value)
-        typed[name] = pd.array(values, dtype=PANDAS_DTYPES[dtype])
-    _raise_first(bad, source, labels)
+        typed[name], why = _parse_column(frame[name].tolist(), dtype)
+        bad += [_Violation(i, name, rule, j) for i, rule in why.items()]
+    cohorts = typed[COHORT_INDEX].to_numpy(dtype=object, na_value=None).tolist() \
+        if sampled else None
+    _raise_first(bad, source, labels, cohorts)
 
     result = pd.DataFrame(typed, index=pd.RangeIndex(len(frame)))
-    _raise_first(_rule_violations(result, study, groups, spec), source, labels)
-    _raise_first(rule_violations(result, rules, compiler), source, labels)
+    found = _rule_violations(result, study, groups, spec, sampled)
+    if sampled:
+        found += _sample_violations(result)
+    _raise_first(found, source, labels, cohorts)
+    patients = result.drop(columns=[COHORT_INDEX]) if sampled else result
+    _raise_first(rule_violations(patients, rules, compiler), source, labels, cohorts)
     result.index = frame.index
     return result
 
 
+def _sample_violations(typed: pd.DataFrame) -> list[_Violation]:
+    """What makes stacked cohorts more than one cohort each: order and repeated patient ids."""
+    found = []
+    index = typed[COHORT_INDEX].to_numpy(dtype=float, na_value=np.nan)
+    for i in np.flatnonzero(np.diff(index) < 0) + 1:
+        found.append(_Violation(int(i), COHORT_INDEX,
+                                f"the rows of each cohort come together, cohorts in order "
+                                f"(cohort {int(index[i])} after cohort {int(index[i - 1])})", -1))
+    repeated = typed.duplicated([COHORT_INDEX, "patient_id"]) & typed["patient_id"].notna()
+    for i in np.flatnonzero(repeated.to_numpy(dtype=bool)):
+        found.append(_Violation(int(i), "patient_id",
+                                f"patient_id must be unique within its cohort "
+                                f"({_show(typed['patient_id'].iloc[i])} is repeated)", 0))
+    return found
+
+
 def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
                 extra: dict[str, str] | None = None, rules: Sequence[Rule] = (),
-                compiler: Compiler | None = None) -> pd.DataFrame:
-    """Read a cohort CSV and validate it.
+                compiler: Compiler | None = None, sampled: bool = False) -> pd.DataFrame:
+    """Read a cohort CSV, or a sample of many cohorts, and validate it.
 
     Parameters
     ----------
     path : str or path-like
-        The CSV file; it is named as given in any error message.
-    study, groups, extra, rules, compiler
+        The CSV file, gzip-compressed if its name ends in ``.gz``; it is named
+        as given in any error message.
+    study, groups, extra, rules, compiler, sampled
         As for :func:`validate`.
 
     Returns
@@ -484,9 +566,15 @@ def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
     """
     source = str(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
+        data = Path(path).read_bytes()
+        if Path(path).suffix == ".gz":
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
+    except OSError as exc:   # gzip.BadGzipFile and EOFError: a damaged compressed file
         raise CohortError(source, None, None, f"cannot read: {exc.strerror or exc}") from None
+    except EOFError:
+        raise CohortError(source, None, None, "cannot read: the compressed file is cut short") \
+            from None
     except UnicodeDecodeError as exc:
         raise CohortError(source, None, None, f"not UTF-8 text (byte {exc.start})") from None
     if text.startswith("\ufeff"):
@@ -508,14 +596,16 @@ def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
                               row=i + 1)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return validate(frame, study, groups, extra, source=source, rules=rules,
-                    compiler=compiler).reset_index(drop=True)
+                    compiler=compiler, sampled=sampled).reset_index(drop=True)
 
 
 def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a cohort CSV in the one encoding of this module, atomically.
+    """Write a cohort CSV, or a sample of many cohorts, in the one encoding of this module, atomically.
 
     The record columns come first in record order, then any other (study)
-    columns in the order of ``frame``. The whole file is encoded in memory,
+    columns in the order of ``frame``; a sample's :data:`COHORT_INDEX` column,
+    when ``frame`` has one, comes before them all. A path ending in ``.gz`` is
+    gzip-compressed (no file name, no time stamp). The whole file is encoded in memory,
     written to a temporary file in the same folder and moved into place with
     :func:`os.replace`, so a failure leaves any existing file untouched. The
     same cohort always gives the same bytes.
@@ -558,11 +648,14 @@ def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
                  for j, name in enumerate(COLUMN_NAMES) if name not in names]
     _raise_first(problems, source, labels)
 
-    order = list(COLUMN_NAMES) + [n for n in names if n not in COLUMN_BY_NAME]
+    index = [COHORT_INDEX] if COHORT_INDEX in names else []
+    order = index + list(COLUMN_NAMES) + [n for n in names
+                                          if n not in COLUMN_BY_NAME and n not in index]
     cells: list[list[str]] = [[] for _ in range(len(frame))]
     for j, name in enumerate(order):
         series = frame.iloc[:, names.index(name)]
-        dtype = COLUMN_BY_NAME[name].dtype if name in COLUMN_BY_NAME else _infer_dtype(series)
+        dtype = COLUMN_BY_NAME[name].dtype if name in COLUMN_BY_NAME else \
+            "int" if name == COHORT_INDEX else _infer_dtype(series)
         for i, raw in enumerate(series.tolist()):
             kind = dtype or ("str" if _is_missing(raw) else _value_dtype(raw))
             value, why = _parse(raw, kind)
@@ -576,8 +669,14 @@ def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     writer.writerow(order)
     writer.writerows(cells)
     data = buffer.getvalue().encode("utf-8")
-
     target = Path(path)
+    if target.suffix == ".gz":
+        compressed = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0,
+                           compresslevel=9) as stream:
+            stream.write(data)
+        data = compressed.getvalue()
+
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         # os.open applies the umask, so the file gets the same mode a plain open() would.

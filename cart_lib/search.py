@@ -52,6 +52,9 @@ from .record import COLUMN_BY_NAME, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 ATTEMPT_MOVES = 45_000
 #: Seconds a search may run before it gives up with an error (never a different cohort).
 TIME_BUDGET = 600.0
+#: Seconds the short searches that narrow a failure down to conflicting claims may
+#: take together (:func:`cart_lib.reconstruct.conflicting_claims`), at most the search's own.
+CONFLICT_TIME_BUDGET = 60.0
 
 
 @dataclass
@@ -76,18 +79,7 @@ class Result:
 
 
 def _grid(name: str, domain: Domain, dtype: str) -> Grid:
-    if dtype == "bool":
-        return Grid(name, np.array([0.0, 1.0]), False, domain.where)
-    if dtype == "str":
-        return Grid(name, np.array(domain.values, dtype=object), False, domain.where)
-    if domain.log:
-        low, high = math.log10(domain.min), math.log10(domain.max)
-        count = int(round((high - low) / domain.step)) + 1
-        steps = np.array([float(f"{10 ** (low + domain.step * k):.4g}") for k in range(count)])
-    else:
-        count = int(round((domain.max - domain.min) / domain.step)) + 1
-        steps = domain.min + domain.step * np.arange(count)
-    return Grid(name, np.round(steps, 10), True, domain.where)
+    return Grid(name, domain.grid(dtype), dtype not in ("bool", "str"), domain.where)
 
 
 def printed_steps(column: str, ledger: Ledger) -> list[float]:

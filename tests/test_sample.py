@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from cart_lib import ledger as L, paths, questions, sample
+from cart_lib import ledger as L, paths, questions, sample, schema
 from cart_lib.errors import CartError, LedgerError
 from cart_lib.evaluate import Evaluator
 
@@ -138,3 +138,49 @@ def test_the_dask_backend_needs_a_scheduler():
         sample.draw("hu2019", 8, backend="dask")
     with pytest.raises(sample.SampleError, match="unknown backend"):
         sample.draw("hu2019", 8, backend="spark")
+
+
+def test_a_broken_sampled_cohort_is_named_by_file_cohort_patient_column_and_rule(tmp_path):
+    """A sample is read with the cohort's codec and validated like a committed cohort."""
+    from cart_lib.errors import CohortError
+
+    frame = sample.load("hu2019")
+    path = tmp_path / "hu2019.csv.gz"
+    schema.write_cohort(frame, path)
+    assert len(sample.load_tables("hu2019", path)) == frame["cohort"].nunique()
+    # A relapse day in a patient without a relapse, in the third cohort.
+    row = frame.index[(frame["cohort"] == 2) & ~frame["relapse"].fillna(False)][0]
+    broken = frame.copy()
+    broken.loc[row, "relapse_day"] = 100
+    schema.write_cohort(broken, path)
+    with pytest.raises(CohortError) as info:
+        sample.load_tables("hu2019", path)
+    error = info.value
+    assert (error.file, error.cohort, error.patient, error.column) == \
+        (str(path), 2, frame.loc[row, "patient_id"], "relapse_day")
+    assert "relapse_day is empty unless relapse is true" in str(error)
+
+
+def test_patient_ids_repeat_across_sampled_cohorts_but_not_within_one(tmp_path):
+    from cart_lib.errors import CohortError
+
+    frame = sample.load("hu2019")
+    frame = frame[frame["cohort"] < 3].reset_index(drop=True)
+    path = tmp_path / "hu2019.csv.gz"
+    schema.write_cohort(frame, path)
+    assert len(sample.load_tables("hu2019", path)) == 3
+    broken = frame.copy()
+    broken.loc[1, "patient_id"] = broken.loc[0, "patient_id"]
+    schema.write_cohort(broken, path)
+    with pytest.raises(CohortError, match=r"cohort 0, patient 'P01', column 'patient_id': "
+                                          r"patient_id must be unique within its cohort"):
+        sample.load_tables("hu2019", path)
+
+
+def test_a_sample_writes_booleans_as_a_cohort_does():
+    import gzip
+
+    text = gzip.decompress(sample.sample_path("hu2019").read_bytes()).decode()
+    header, first = text.splitlines()[:2]
+    assert header.startswith("cohort,study,patient_id,")
+    assert "True" not in text and "False" not in text and ",false," in first
