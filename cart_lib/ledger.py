@@ -81,12 +81,19 @@ class Reading(_Strict):
         timed (an endpoint), as the statistic needs.
     each : str, optional
         For counts: every counted patient also satisfies this expression.
-    groups : list of two str, optional
-        For two-group tests: expressions selecting each group.
+    groups : list of str, optional
+        For tests: expressions selecting each group compared, two or more.
+        Pearson's chi-square (``chi2``), the log-rank test and
+        ``kruskal_wallis`` compare k >= 2 groups (a three-arm study lists
+        three); every other test compares exactly two, and more is refused.
+        One arm against all the others is two groups, for example
+        ``groups: ["group == 'a'", "group != 'a'"]`` (the record's ``group``
+        is never empty, so ``!=`` selects every other patient).
     test : Test, optional
         The test behind a p-value.
     direction : {"first_higher", "first_lower"}, optional
-        Which group the text says has the higher rate or values.
+        Which of two groups the text says has the higher rate or values
+        (refused with more than two groups).
     comparator : {"<", "<=", ">", ">="}, optional
         For bounds: how each value relates to the printed bound.
     ties : {"forbidden", "allowed"}
@@ -129,7 +136,7 @@ class Reading(_Strict):
     variable: str | None = None
     endpoint: Endpoint | None = None
     each: str | None = None
-    groups: list[str] | None = Field(default=None, min_length=2, max_length=2)
+    groups: list[str] | None = Field(default=None, min_length=2)
     test: Test | None = None
     direction: Literal["first_higher", "first_lower"] | None = None
     comparator: Literal["<", "<=", ">", ">="] | None = None

@@ -15,8 +15,9 @@ The script is generated from the ledger, never translated by hand:
   involving an empty value (``NA``) is false, ``!=`` included, and a bare
   name is true only when its value is non-empty and non-zero;
 - each statistic and test maps to the R function that computes it
-  (:data:`STATISTICS`, :data:`TESTS`); one that base R and survival cannot
-  compute is a ``SKIP`` with a declared reason;
+  (:data:`STATISTICS`, :data:`TESTS`, and :data:`K_GROUP_TESTS` for a test
+  across more than two groups); one that base R and survival cannot compute
+  is a ``SKIP`` with a declared reason;
 - endpoints follow the rules of :mod:`cart_lib.cohort`, with the ledger's
   ``lfs_non_responder`` rule.
 
@@ -88,7 +89,7 @@ STATISTICS: dict[Statistic, Translation] = {
                                            "to compute from the cohort"),
 }
 
-#: Every two-group test of the ledger schema: its R function, or why R does not compute it.
+#: Every test of the ledger schema, on two groups: its R function, or why R does not compute it.
 TESTS: dict[Test, Translation] = {
     Test.fisher_exact: Translation("fisher.test(table)$p.value"),
     Test.chi2: Translation("chisq.test(table, correct = FALSE)$p.value"),
@@ -102,6 +103,16 @@ TESTS: dict[Test, Translation] = {
                                           "survival (R has it in the Exact package)"),
     Test.logrank: Translation(
         "survdiff(Surv(time, event) ~ group): pchisq(chisq, 1, lower.tail = FALSE)"),
+    Test.kruskal_wallis: Translation("kruskal.test(values, group)$p.value"),
+}
+
+#: The tests that compare k >= 2 groups (:data:`cart_lib.group_tests.K_GROUPS`), on more than two.
+K_GROUP_TESTS: dict[Test, Translation] = {
+    Test.chi2: Translation("chisq.test(table, correct = FALSE)$p.value on the k x 2 table"),
+    Test.logrank: Translation(
+        "survdiff(Surv(time, event) ~ group) with k groups: pchisq(chisq, k - 1, "
+        "lower.tail = FALSE)"),
+    Test.kruskal_wallis: Translation("kruskal.test(values, group)$p.value with k groups"),
 }
 
 #: The R name each test goes by in the script's helpers.
@@ -125,7 +136,15 @@ def translation(reading: Reading) -> Translation:
     stat = STATISTICS[reading.statistic]
     if stat.skip or reading.test is None:
         return stat
+    if len(reading.groups) > 2:
+        return K_GROUP_TESTS[reading.test]
     return TESTS[reading.test]
+
+
+def _k_groups(reading: Reading) -> bool:
+    """Whether the script computes a reading with the helpers of tests across k groups."""
+    return reading.groups is not None and (len(reading.groups) > 2
+                                           or reading.test is Test.kruskal_wallis)
 
 
 def default_path(study: str) -> Path:
@@ -634,6 +653,80 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
 .skip <- function(id, printed, why) .line("SKIP", id, printed, "-", why)
 '''
 
+# Only in the scripts of ledgers that have such a test, so that the others
+# keep their bytes.
+_PRELUDE_K_GROUPS = r'''
+# ------------------------------------------------------------------ tests across k groups
+# groups: a list of k patient masks (k >= 2).
+
+.chi2_groups <- function(groups, event) {
+  n <- vapply(groups, sum, 0)
+  k <- vapply(groups, function(g) sum(g & event), 0)
+  tab <- cbind(k, n - k)
+  note <- paste(sprintf("%d/%d", k, n), collapse = " vs ")
+  if (min(n) == 0) {
+    p <- NaN
+  } else if (any(colSums(tab) == 0)) {
+    p <- 1   # a zero margin: no evidence of association (chisq.test gives NaN), as the library
+    note <- paste0(note, ", a zero margin: p = 1")
+  } else {
+    p <- suppressWarnings(chisq.test(tab, correct = FALSE))$p.value
+    note <- paste0(note, sprintf(", chisq.test(correct = FALSE) on the %d x 2 table", length(groups)))
+  }
+  list(values = c(p = p), broken = character(0), note = note)
+}
+
+.logrank_groups <- function(ep, groups) {
+  n <- vapply(groups, sum, 0)
+  if (min(n) == 0) return(list(values = c(p = NaN), broken = character(0), note = "an empty group"))
+  time <- unlist(lapply(groups, function(g) ep$time[g]))
+  event <- unlist(lapply(groups, function(g) ep$event[g]))
+  group <- rep(seq_along(groups), n)
+  fit <- survdiff(Surv(time, event) ~ group)
+  variance <- sum(diag(fit$var))
+  p <- if (variance > 1e-12) pchisq(fit$chisq, length(groups) - 1, lower.tail = FALSE) else 1
+  note <- sprintf("survdiff(): n = %s, events = %d, %d df", paste(n, collapse = " vs "),
+                  sum(event), length(groups) - 1L)
+  if (!(variance > 1e-12)) note <- paste0(note, ", no variance: p = 1")
+  list(values = c(p = p), broken = character(0), note = note)
+}
+
+.kruskal <- function(samples, direction = NULL, ties = "forbidden") {
+  n <- lengths(samples)
+  if (min(n) == 0) return(list(values = c(p = NaN), broken = character(0), note = "an empty group"))
+  x <- unlist(samples)
+  group <- rep(seq_along(samples), n)
+  if (all(x == x[1])) {
+    p <- 1   # every value the same: no evidence of a difference (kruskal.test gives NaN), as the library
+    note <- sprintf("n = %s, every value the same: p = 1", paste(n, collapse = " vs "))
+  } else {
+    test <- kruskal.test(x, group)
+    p <- test$p.value
+    note <- sprintf("kruskal.test(): chi-squared = %s, n = %s", .g(unname(test$statistic)),
+                    paste(n, collapse = " vs "))
+  }
+  broken <- character(0)
+  if (!is.null(direction)) {
+    # Two groups: the first has the higher values when its mean rank is the higher.
+    r <- rank(x)
+    broken <- .direction(mean(r[group == 1]) > mean(r[group == 2]), direction)
+  }
+  tied <- sum(vapply(seq_along(samples), function(i) sum(samples[[i]] %in% unlist(samples[-i])), 0))
+  if (ties == "forbidden" && tied)
+    broken <- c(broken, sprintf("%d value(s) tied across the groups", tied))
+  list(values = c(p = p), broken = broken, note = note)
+}
+
+# .no_difference() replaces what the test found broken by its own verdict;
+# here values tied across the groups stay broken, as in the library.
+.no_difference_groups <- function(r) {
+  found <- r$broken
+  r <- .no_difference(r)
+  r$broken <- c(found, r$broken)
+  r
+}
+'''
+
 _EPILOGUE = r'''
 # ------------------------------------------------------------------ summary
 .say(sprintf("R: %d of %d claims match, %d differ, %d not computed", .tally[["match"]],
@@ -705,6 +798,12 @@ class _Claims:
             bound = claim.numbers()["bound"].value
             return [pop, f".bound({self.values(reading, 'pop')}, {r_number(bound)}, "
                          f"{r_string(reading.comparator)})"]
+        if stat in (Statistic.p_value, Statistic.no_difference) and _k_groups(reading):
+            call = self.k_groups(reading, stat)
+            return ([pop, "groups <- list(" + ", ".join(f"pop & {self.mask(g)}"
+                                                         for g in reading.groups) + ")"]
+                    + [f".no_difference_groups({call})" if stat is Statistic.no_difference
+                       else call])
         if stat in (Statistic.p_value, Statistic.no_difference):
             lines = [pop, f"first <- pop & {self.mask(reading.groups[0])}",
                      f"second <- pop & {self.mask(reading.groups[1])}"]
@@ -724,6 +823,19 @@ class _Claims:
             return lines + ([f".no_difference({call})"] if stat is Statistic.no_difference
                             else [call])
         raise AssertionError(f"no R for statistic {stat.value}")   # pragma: no cover
+
+    def k_groups(self, reading: Reading, stat: Statistic) -> str:
+        """The R call of a test across the groups of the list ``groups``."""
+        test = reading.test
+        if test is Test.kruskal_wallis:
+            direction = self.direction(reading) if stat is Statistic.p_value else ""
+            return (f".kruskal(lapply(groups, function(g) {self.values(reading, 'g')})"
+                    f"{direction}, ties = {r_string(reading.ties)})")
+        if test is Test.chi2:
+            return f".chi2_groups(groups, {self.mask(reading.event)})"
+        if test is Test.logrank:
+            return f".logrank_groups(.endpoint({r_string(reading.endpoint.value)}), groups)"
+        raise AssertionError(f"{test.value} is not a test across k groups")   # pragma: no cover
 
     def block(self, claim: Claim) -> str:
         reading = claim.adopted
@@ -746,7 +858,7 @@ class _Claims:
             cursor = token.end
         pieces.append(claim.printed[cursor:])
         if reading.statistic is Statistic.no_difference:
-            kind = TESTS[reading.test].r.split("(")[0]
+            kind = how.r.split("(")[0]
         elif reading.statistic is Statistic.bound:
             kind = "bound"
         else:
@@ -832,6 +944,7 @@ def generate(ledger: Ledger) -> str:
         "# reported where they differ).\n",
         "\n",
         _PRELUDE,
+        _PRELUDE_K_GROUPS if any(_k_groups(c.adopted) for c in ledger.claims) else "",
         "\n# ------------------------------------------------------------------ the study\n\n",
         f"STUDY <- {r_string(study)}\n",
         f"LFS_FAILURE <- {r_string(ledger.rules.lfs_non_responder)}\n",

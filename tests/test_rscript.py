@@ -23,6 +23,7 @@ from cart_lib import cohort as cohort_mod
 from cart_lib import ledger as L
 from cart_lib import paths, printed, rscript, schema
 from cart_lib.evaluate import Evaluator
+from cart_lib.group_tests import K_GROUPS
 from cart_lib.ledger import Endpoint, Statistic, Test
 from conftest import MINIMAL
 
@@ -81,6 +82,7 @@ def _claim(cid: str, text: str, reads: list[str], precision: dict, **measure) ->
 
 
 TWO_GROUPS = ["group == 'a'", "group == 'b'"]
+THREE_GROUPS = ["group == 'a'", "group == 'b'", "group == 'c'"]
 A_OR_B = "group in ['a', 'b']"
 
 #: A toy study with a claim for every statistic and every test, each printed as
@@ -162,6 +164,30 @@ TOY = {
         _claim("os_logrank", "p = 0.090", ["p"], {"p": 0.001}, population="True",
                groups=["group == 'c'", "group == 'b' and last_contact_day >= 30"],
                statistic="p_value", test="logrank", endpoint="overall_survival"),
+        # Tests across the three groups (R's values: tests/test_group_tests.py).
+        # severe CRS 3/4, 1/4, 0/2: chisq.test on the 3 x 2 table, p = 0.1534.
+        _claim("crs_chi2_3arm", "p = 0.153", ["p"], {"p": 0.001}, population="True",
+               groups=THREE_GROUPS, statistic="p_value", test="chi2", event="severe_crs"),
+        # survdiff across a, b, c on 2 df: p = 0.00169.
+        _claim("os_logrank_3arm", "p = 0.002", ["p"], {"p": 0.001}, population="True",
+               groups=THREE_GROUPS, statistic="p_value", test="logrank",
+               endpoint="overall_survival"),
+        # ages 10-40, 50-80 and 5 (c1's age is empty): kruskal.test p = 0.0357.
+        _claim("age_kruskal_3arm", "p = 0.036", ["p"], {"p": 0.001}, population="True",
+               groups=THREE_GROUPS, statistic="p_value", test="kruskal_wallis",
+               variable="age_years"),
+        # a younger than b, two groups: kruskal.test p = 0.0209.
+        _claim("age_kruskal_2arm", "p = 0.021", ["p"], {"p": 0.001}, population=A_OR_B,
+               groups=TWO_GROUPS, statistic="p_value", test="kruskal_wallis",
+               variable="age_years", direction="first_lower"),
+        # grades tie across the groups, as the reading allows: p = 0.354.
+        _claim("grades_kruskal_3arm", "did not differ", [], {}, population="True",
+               groups=THREE_GROUPS, statistic="no_difference", test="kruskal_wallis",
+               variable="crs_grade", ties="allowed"),
+        # one group against all the others is two groups: CR 0/2 vs 7/8, Fisher p = 1/15.
+        _claim("cr_c_vs_rest", "p = 0.067", ["p"], {"p": 0.001}, population="True",
+               groups=["group == 'c'", "group != 'c'"], statistic="p_value",
+               test="fisher_exact", event="cr_d30", direction="first_lower"),
         # grades tie, as the reading allows: normal approximation with tie correction.
         _claim("grades_same", "did not differ", [], {}, population=A_OR_B, groups=TWO_GROUPS,
                statistic="no_difference", test="mannwhitney_asymptotic", variable="crs_grade",
@@ -251,6 +277,8 @@ def test_every_statistic_and_test_has_an_r_translation_or_a_declared_skip():
     for what, how in [*rscript.STATISTICS.items(), *rscript.TESTS.items()]:
         assert bool(how.r) != bool(how.skip), f"{what.value}: give the R or a reason, not both"
     assert rscript.endpoints_in_prelude() == {e.value for e in Endpoint}
+    assert set(rscript.K_GROUP_TESTS) == set(K_GROUPS)
+    assert all(how.r and not how.skip for how in rscript.K_GROUP_TESTS.values())
 
 
 def test_the_toy_study_uses_every_statistic_and_test():
@@ -284,6 +312,14 @@ def test_committed_script_is_what_the_ledger_generates(study):
     assert committed.read_bytes() == fresh, (
         f"{committed.relative_to(paths.ROOT)} is stale: run "
         f"'python -m cart_lib rscript --study {study}' (or make rscripts)")
+
+
+def test_only_scripts_with_a_test_across_k_groups_carry_its_helpers(toy):
+    led, _, script = toy
+    assert ".logrank_groups <- function" in script.read_text()
+    assert "groups <- list(pop & " in script.read_text()
+    for study in paths.studies():
+        assert ".logrank_groups" not in rscript.generate(L.load(study))
 
 
 def test_cli_writes_the_script(tmp_path):
@@ -370,6 +406,8 @@ def test_r_refuses_what_the_library_refuses(toy, tmp_path, r_available):
     claims["os_logrank"]["measure"]["direction"] = "first_lower"
     claims["expansion_exact"]["measure"]["variable"] = "crs_grade"
     claims["expansion_exact"]["printed"] = "p = 0.029"
+    claims["age_kruskal_2arm"]["measure"]["direction"] = "first_higher"
+    del claims["grades_kruskal_3arm"]["measure"]["ties"]
     folder = tmp_path / "strict"
     folder.mkdir()
     (folder / "toy.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
@@ -386,8 +424,11 @@ def test_r_refuses_what_the_library_refuses(toy, tmp_path, r_available):
     assert "sits at exactly one half" in lines["os_b"]["note"]
     assert "goes the other way" in lines["os_logrank"]["note"]
     assert "tied across the groups" in lines["expansion_exact"]["note"]
+    assert "goes the other way" in lines["age_kruskal_2arm"]["note"]
+    assert "6 value(s) tied across the groups" in lines["grades_kruskal_3arm"]["note"]
     library = {r.claim.id: r.status for r in Evaluator(led).evaluate(table)}
-    for claim in ("dose", "os_b", "os_logrank", "expansion_exact"):
+    for claim in ("dose", "os_b", "os_logrank", "expansion_exact", "age_kruskal_2arm",
+                  "grades_kruskal_3arm"):
         assert lines[claim]["status"] == "DIFF" and library[claim] == "mismatch", claim
 
 

@@ -1,4 +1,9 @@
-"""``p_value`` and ``no_difference``: a two-group test, printed as its p-value or as "no difference"."""
+"""``p_value`` and ``no_difference``: a test across groups, printed as its p-value or as "no difference".
+
+Most tests compare two groups; those of :data:`cart_lib.group_tests.K_GROUPS`
+(Pearson's chi-square, the log-rank test, Kruskal-Wallis) compare any number
+k >= 2 of them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import math
 import numpy as np
 
 from .. import inversion, printed, statistics
-from ..group_tests import MANN_WHITNEY, TWO_BY_TWO, Test
+from ..group_tests import K_GROUPS, MANN_WHITNEY, TWO_BY_TWO, Test
 from ._base import ALPHA, Computed, Measure, register, role_loss
 
 _MWU_CACHE: dict[tuple, float] = {}
@@ -25,11 +30,18 @@ def _mannwhitney(x: np.ndarray, y: np.ndarray, method: str) -> tuple[float, floa
     return float(greater), _MWU_CACHE[key]
 
 
-def two_groups(ctx, reading, table) -> tuple[float, int, int, str, dict]:
+def group_test(ctx, reading, table) -> tuple[float, int, int, str, dict]:
     """p, whether the direction is wrong, values tied across groups (when forbidden), note, shape."""
     population = ctx.mask(reading.population, table)
-    first = population & ctx.mask(reading.groups[0], table)
-    second = population & ctx.mask(reading.groups[1], table)
+    masks = [population & ctx.mask(group, table) for group in reading.groups]
+    if reading.test is Test.kruskal_wallis:
+        return _kruskal_wallis(ctx, reading, table, masks)
+    if len(masks) > 2:
+        return _k_groups(ctx, reading, table, masks)
+    return _two_groups(ctx, reading, table, *masks)
+
+
+def _two_groups(ctx, reading, table, first, second) -> tuple[float, int, int, str, dict]:
     test = reading.test
     wrong_way, tied, shape = 0, 0, {}
     if test in TWO_BY_TWO:
@@ -71,7 +83,70 @@ def two_groups(ctx, reading, table) -> tuple[float, int, int, str, dict]:
     return p, wrong_way, tied, note, shape
 
 
+def _k_groups(ctx, reading, table, masks) -> tuple[float, int, int, str, dict]:
+    """Chi-square on the k x 2 table, or the log-rank test, across k > 2 groups."""
+    sizes = [int(m.sum()) for m in masks]
+    if reading.test is Test.chi2:
+        event = ctx.mask(reading.event, table)
+        events = [int((m & event).sum()) for m in masks]
+        cells = [(k, n - k) for k, n in zip(events, sizes)]
+        p = statistics.chi2_table_p(cells) if min(sizes) else math.nan
+        return p, 0, 0, " vs ".join(f"{k}/{n}" for k, n in zip(events, sizes)), {}
+    time, event = ctx.endpoint(reading.endpoint.value, table)
+    fn = statistics.logrank_p_groups_fast if ctx.fast else statistics.logrank_p_groups
+    p = fn([time[m] for m in masks], [event[m] for m in masks]) if min(sizes) else math.nan
+    return p, 0, 0, "n = " + " vs ".join(map(str, sizes)), {}
+
+
+def _kruskal_wallis(ctx, reading, table, masks) -> tuple[float, int, int, str, dict]:
+    samples = [ctx.values(reading, table, m) for m in masks]
+    h, p = statistics.kruskal_wallis(samples)
+    wrong_way = 0
+    if reading.direction and len(samples[0]) and len(samples[1]):
+        # Two groups: the first has the higher values when it wins more than
+        # half of the pairs (its mean rank is the higher).
+        x, y = samples
+        greater = (x[:, None] > y[None, :]).sum() + 0.5 * (x[:, None] == y[None, :]).sum()
+        wrong_way = int((greater > len(x) * len(y) / 2) != (reading.direction == "first_higher"))
+    tied = 0 if reading.ties == "allowed" else _tied_across(samples)
+    note = f"H = {h:.4g}, n = " + " vs ".join(str(len(x)) for x in samples) + \
+        (f", {tied} value(s) tied across the groups" if tied else "")
+    return p, wrong_way, tied, note, {}
+
+
+def _tied_across(samples: list[np.ndarray]) -> int:
+    """Values equal to a value of another group (what a rank test's ``ties: forbidden`` refuses).
+
+    Examples
+    --------
+    >>> _tied_across([np.array([1., 2.]), np.array([2., 3.]), np.array([3., 4., 4.])])
+    4
+    """
+    total = 0
+    for i, x in enumerate(samples):
+        others = np.concatenate([y for j, y in enumerate(samples) if j != i])
+        total += int(np.isin(x, others).sum())
+    return total
+
+
+def _group_problems(reading) -> list[tuple[str, str]]:
+    k = len(reading.groups or ())
+    if k <= 2:
+        return []
+    if reading.test not in K_GROUPS:
+        return [("groups", f"test '{reading.test.value}' compares two groups, this reading lists "
+                           f"{k}; across k groups use {', '.join(t.value for t in K_GROUPS)}, "
+                           f"or compare one group with all the others as two groups")]
+    if reading.direction:
+        return [("direction", f"'direction' says which of two groups is the higher; this reading "
+                              f"compares {k} groups, where it has no meaning")]
+    return []
+
+
 def _why_not_invertible(measure: Measure, reading) -> str:
+    if len(reading.groups or ()) > 2:
+        return (f"a test across {len(reading.groups)} groups has no two-group table or rank sum "
+                f"to enumerate: inversion lists the configurations of two groups only")
     if reading.test is Test.logrank and not measure.invertible(reading):
         return ("a log-rank p-value depends on every patient's time and event, not on a "
                 "table or a rank sum: there is no finite list of configurations to "
@@ -81,7 +156,7 @@ def _why_not_invertible(measure: Measure, reading) -> str:
 
 @register
 class PValue(Measure):
-    """The p-value of a two-group test, in the direction the text gives."""
+    """The p-value of a test across groups, in the direction the text gives for two groups."""
 
     name = "p_value"
     roles = frozenset({"p"})
@@ -91,16 +166,21 @@ class PValue(Measure):
     takes_groups = True
     cost = 4
 
+    def problems(self, reading, ledger) -> list[tuple[str, str]]:
+        return _group_problems(reading)
+
     def compute(self, ctx, claim, reading, table) -> Computed:
-        p, wrong_way, tied, note, shape = two_groups(ctx, reading, table)
+        p, wrong_way, tied, note, shape = group_test(ctx, reading, table)
         return Computed({"p": p}, wrong_way + tied, note, **shape)
 
     def invertible(self, reading) -> bool:
-        return reading.test in TWO_BY_TWO or reading.test in MANN_WHITNEY
+        return len(reading.groups) == 2 and (reading.test in TWO_BY_TWO
+                                             or reading.test in MANN_WHITNEY)
 
     def pinned_counts(self, claim, reading, size_of):
         # Boschloo's test is left out: enumerating its tables takes seconds.
-        if reading.test not in TWO_BY_TWO or reading.test is Test.boschloo_exact:
+        if not self.invertible(reading) or reading.test not in TWO_BY_TWO \
+                or reading.test is Test.boschloo_exact:
             return []
         n1 = size_of(reading.population, reading.groups[0])
         n2 = size_of(reading.population, reading.groups[1])
@@ -137,7 +217,7 @@ class PValue(Measure):
 
 @register
 class NoDifference(Measure):
-    """A two-group test the text calls not significant: p at least :data:`ALPHA`."""
+    """A test across groups the text calls not significant: p at least :data:`ALPHA`."""
 
     name = "no_difference"
     required = ("population", "groups", "test")
@@ -145,8 +225,11 @@ class NoDifference(Measure):
     takes_groups = True
     cost = 4
 
+    def problems(self, reading, ledger) -> list[tuple[str, str]]:
+        return _group_problems(reading)
+
     def compute(self, ctx, claim, reading, table) -> Computed:
-        p, _, tied, note, shape = two_groups(ctx, reading, table)
+        p, _, tied, note, shape = group_test(ctx, reading, table)
         return Computed({"p": p}, int(not p >= ALPHA) + tied, note, **shape)
 
     def reproduced(self, claim, reading, computed) -> str:
