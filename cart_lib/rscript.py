@@ -579,8 +579,10 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
 }
 
 .no_difference <- function(r) {
+  # Keeps what the test found broken (values tied across the groups when forbidden).
   p <- r$values[["p"]]
-  r$broken <- if (is.na(p) || p < 0.05) sprintf("p = %s, below 0.05", .fmt(p, 3)) else character(0)
+  r$broken <- c(r$broken,
+                if (is.na(p) || p < 0.05) sprintf("p = %s, below 0.05", .fmt(p, 3)) else character(0))
   r
 }
 
@@ -717,14 +719,6 @@ _PRELUDE_K_GROUPS = r'''
   list(values = c(p = p), broken = broken, note = note)
 }
 
-# .no_difference() replaces what the test found broken by its own verdict;
-# here values tied across the groups stay broken, as in the library.
-.no_difference_groups <- function(r) {
-  found <- r$broken
-  r <- .no_difference(r)
-  r$broken <- c(found, r$broken)
-  r
-}
 '''
 
 _EPILOGUE = r'''
@@ -802,7 +796,7 @@ class _Claims:
             call = self.k_groups(reading, stat)
             return ([pop, "groups <- list(" + ", ".join(f"pop & {self.mask(g)}"
                                                          for g in reading.groups) + ")"]
-                    + [f".no_difference_groups({call})" if stat is Statistic.no_difference
+                    + [f".no_difference({call})" if stat is Statistic.no_difference
                        else call])
         if stat in (Statistic.p_value, Statistic.no_difference):
             lines = [pop, f"first <- pop & {self.mask(reading.groups[0])}",

@@ -408,6 +408,7 @@ def test_r_refuses_what_the_library_refuses(toy, tmp_path, r_available):
     claims["expansion_exact"]["printed"] = "p = 0.029"
     claims["age_kruskal_2arm"]["measure"]["direction"] = "first_higher"
     del claims["grades_kruskal_3arm"]["measure"]["ties"]
+    del claims["grades_same"]["measure"]["ties"]     # "did not differ" with grades tied
     folder = tmp_path / "strict"
     folder.mkdir()
     (folder / "toy.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
@@ -426,9 +427,10 @@ def test_r_refuses_what_the_library_refuses(toy, tmp_path, r_available):
     assert "tied across the groups" in lines["expansion_exact"]["note"]
     assert "goes the other way" in lines["age_kruskal_2arm"]["note"]
     assert "6 value(s) tied across the groups" in lines["grades_kruskal_3arm"]["note"]
+    assert "tied across the groups" in lines["grades_same"]["note"]
     library = {r.claim.id: r.status for r in Evaluator(led).evaluate(table)}
     for claim in ("dose", "os_b", "os_logrank", "expansion_exact", "age_kruskal_2arm",
-                  "grades_kruskal_3arm"):
+                  "grades_kruskal_3arm", "grades_same"):
         assert lines[claim]["status"] == "DIFF" and library[claim] == "mismatch", claim
 
 

@@ -166,7 +166,7 @@ class PValue(Measure):
     takes_groups = True
     cost = 4
 
-    def problems(self, reading, ledger) -> list[tuple[str, str]]:
+    def problems(self, claim, reading, ledger) -> list[tuple[str, str]]:
         return _group_problems(reading)
 
     def compute(self, ctx, claim, reading, table) -> Computed:
@@ -225,7 +225,7 @@ class NoDifference(Measure):
     takes_groups = True
     cost = 4
 
-    def problems(self, reading, ledger) -> list[tuple[str, str]]:
+    def problems(self, claim, reading, ledger) -> list[tuple[str, str]]:
         return _group_problems(reading)
 
     def compute(self, ctx, claim, reading, table) -> Computed:

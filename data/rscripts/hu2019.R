@@ -315,8 +315,10 @@ suppressPackageStartupMessages(library(survival))
 }
 
 .no_difference <- function(r) {
+  # Keeps what the test found broken (values tied across the groups when forbidden).
   p <- r$values[["p"]]
-  r$broken <- if (is.na(p) || p < 0.05) sprintf("p = %s, below 0.05", .fmt(p, 3)) else character(0)
+  r$broken <- c(r$broken,
+                if (is.na(p) || p < 0.05) sprintf("p = %s, below 0.05", .fmt(p, 3)) else character(0))
   r
 }
 
