@@ -533,9 +533,9 @@ def spans(ledger: Ledger, domains: Domains | None = None,
 
 def _time_kind(reading: Reading) -> str | None:
     if reading.variable == "last_contact_day" or (
-            reading.endpoint is not None and reading.endpoint.value in _LAST_CONTACT):
+            reading.endpoint is not None and reading.endpoint in _LAST_CONTACT):
         return "last_contact"
-    if reading.endpoint is not None and reading.endpoint.value == "leukemia_free_survival":
+    if reading.endpoint is not None and reading.endpoint == "leukemia_free_survival":
         return "lfs"
     return None
 

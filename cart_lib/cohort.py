@@ -161,6 +161,44 @@ def leukemia_free_survival(table: Table, non_responder: str = "assessment",
     return time, event
 
 
+def declared_endpoint(events, competing, start: float, table: Table,
+                      mask) -> tuple[np.ndarray, np.ndarray]:
+    """Time and status of an endpoint a ledger declares (``endpoints:``).
+
+    Parameters
+    ----------
+    events, competing : list of (str, str or float)
+        For each kind of event, the expression saying a patient had it and
+        the column (or fixed day) it happened on.
+    start : float
+        The day the clock starts (0: infusion).
+    table : Table
+    mask : callable
+        An expression's boolean mask on ``table`` (the ledger's compiler).
+
+    Returns
+    -------
+    time : numpy.ndarray
+        Days from ``start`` to the first event of either kind, or to last contact.
+    status : numpy.ndarray of int
+        1 for an event, 2 for a competing event (an event on the same day
+        wins), 0 censored at last contact.
+    """
+    last = table["last_contact_day"].astype(float)
+    first = np.full(len(last), np.inf)
+    status = np.zeros(len(last), dtype=int)
+    for code, kinds in ((2, competing), (1, events)):
+        for when, day in kinds:
+            days = table[day].astype(float) if isinstance(day, str) else np.full(len(last), day)
+            had = mask(when) & ~np.isnan(days)
+            # Events go second, so one on the same day as a competing event wins.
+            earlier = had & (days <= first) if code == 1 else had & (days < first)
+            first = np.where(earlier, days, first)
+            status = np.where(earlier, code, status)
+    time = np.where(status > 0, first, last) - start
+    return time, status
+
+
 def endpoint(name: str, table: Table, non_responder: str = "assessment",
              window: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
     """Time and event of an endpoint by name (see :class:`cart_lib.ledger.Endpoint`)."""
@@ -173,9 +211,3 @@ def endpoint(name: str, table: Table, non_responder: str = "assessment",
     raise ValueError(f"unknown endpoint {name!r}")
 
 
-#: Columns each endpoint reads.
-ENDPOINT_COLUMNS = {
-    "overall_survival": {"last_contact_day", "death"},
-    "follow_up": {"last_contact_day", "death"},
-    "leukemia_free_survival": {"last_contact_day", "death", "cr_d30", "relapse", "relapse_day"},
-}

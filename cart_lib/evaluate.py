@@ -111,8 +111,26 @@ class Evaluator:
         self._cache_table, self._cache = saved
 
     def endpoint(self, name: str, table: cohort_mod.Table) -> tuple[np.ndarray, np.ndarray]:
-        """Time and event of a survival endpoint for every patient of a cohort table."""
+        """Time and event of a survival endpoint for every patient of a cohort table.
+
+        A competing event of a declared endpoint counts as censoring here (a
+        cause-specific time); :meth:`endpoint_status` tells the two apart.
+        """
+        if name in self.ledger.endpoints:
+            time, status = self.endpoint_status(name, table)
+            return time, status == 1
         return cohort_mod.endpoint(name, table, self.ledger.rules.lfs_non_responder, self.window)
+
+    def endpoint_status(self, name: str, table: cohort_mod.Table) -> tuple[np.ndarray, np.ndarray]:
+        """Time and status (0 censored, 1 event, 2 competing event) of an endpoint."""
+        declared = self.ledger.endpoints.get(name)
+        if declared is None:
+            time, event = self.endpoint(name, table)
+            return time, np.asarray(event, dtype=int)
+        return cohort_mod.declared_endpoint(
+            [(k.when, k.day) for k in declared.events],
+            [(k.when, k.day) for k in declared.competing], declared.start, table,
+            lambda expr: self.mask(expr, table))
 
     def values(self, reading: Reading, table: cohort_mod.Table,
                population: np.ndarray) -> np.ndarray:

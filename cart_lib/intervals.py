@@ -21,7 +21,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from .statistics import exact_ci, km_steps
 
-__all__ = ["KM_INTERVALS", "PROPORTION_INTERVALS", "km_at", "km_median_ci", "proportion_ci"]
+__all__ = ["CIF_INTERVALS", "KM_INTERVALS", "PROPORTION_INTERVALS", "cumulative_incidence",
+           "km_at", "km_median_ci", "proportion_ci"]
 
 #: Proportion interval methods, by the name a ledger gives, with statsmodels' name.
 PROPORTION_INTERVALS = {
@@ -33,6 +34,8 @@ PROPORTION_INTERVALS = {
 }
 #: Kaplan-Meier interval types, as R's ``survfit(conf.type = ...)`` names them.
 KM_INTERVALS = ("plain", "log", "log-log")
+#: Cumulative incidence intervals: Gray's variance, on the scale of F or of log(-log F).
+CIF_INTERVALS = ("plain", "log-log")
 
 
 def proportion_ci(k: int, n: int, level: float = 0.95,
@@ -156,3 +159,95 @@ def km_median_ci(time, event, level: float = 0.95, kind: str = "log") -> tuple[f
         return float(times[below[0]]) if len(below) else math.inf
 
     return first_at_half(low), first_at_half(high)
+
+
+def cumulative_incidence(time, status, at: float, level: float = 0.95,
+                         kind: str = "log-log") -> tuple[float, float, float]:
+    """Aalen-Johansen cumulative incidence of the event at ``at``, with its interval.
+
+    ``status`` is 1 for the event of interest, 2 for a competing event and
+    0 for censoring. The estimate is the Aalen-Johansen one,
+    F(t) = sum over event times t_j <= t of S(t_j-) d1_j / n_j, with S the
+    Kaplan-Meier curve of either event; the variance is Gray's (1988), as
+    R's ``cmprsk::cuminc`` computes it; the interval is ``F -/+ z sd``
+    (``plain``, clipped to [0, 1]) or the same on the scale of
+    ``log(-log F)`` (``log-log``, the usual one for ``cuminc``). Written
+    here because lifelines' ``AalenJohansenFitter`` breaks tied times by
+    random jitter, and no Python library computes Gray's variance; the tests
+    compare every number with ``cmprsk``.
+
+    Returns ``(incidence, low, high)`` as fractions; NaN past the last time,
+    and NaN limits where the interval is undefined (F of 0 or 1 on the
+    log-log scale).
+
+    Examples
+    --------
+    Relapse (1) competing with death in remission (2):
+
+    >>> time = [2, 3, 3, 5, 6, 8, 9, 12]
+    >>> status = [1, 2, 1, 0, 1, 2, 0, 1]
+    >>> cumulative_incidence(time, status, 6)[0]       # 1/8 + 7/8 * 1/7 + 5/8 * 1/4
+    0.40625
+    """
+    incidence, variance = aalen_johansen(time, status, at)
+    if math.isnan(incidence):
+        return math.nan, math.nan, math.nan
+    z = stats.norm.ppf(0.5 + level / 2)
+    sd = math.sqrt(max(variance, 0.0))
+    if kind == "plain":
+        return incidence, max(0.0, incidence - z * sd), float(min(1.0, incidence + z * sd))
+    if kind != "log-log":
+        raise ValueError(f"unknown cumulative incidence interval {kind!r}; "
+                         f"use one of {CIF_INTERVALS}")
+    if not 0.0 < incidence < 1.0:
+        return incidence, math.nan, math.nan
+    shift = z * sd / (incidence * math.log(incidence))
+    return incidence, incidence ** math.exp(-shift), incidence ** math.exp(shift)
+
+
+def aalen_johansen(time, status, at: float) -> tuple[float, float]:
+    """Cumulative incidence of event 1 at ``at`` and Gray's variance (see :func:`cumulative_incidence`).
+
+    Examples
+    --------
+    ``cmprsk::timepoints(cuminc(time, status), 6)``: estimate 0.40625, variance 0.0413744.
+
+    >>> f, v = aalen_johansen([2, 3, 3, 5, 6, 8, 9, 12], [1, 2, 1, 0, 1, 2, 0, 1], 6)
+    >>> f, round(v, 7)
+    (0.40625, 0.0413744)
+    """
+    t = np.asarray(time, dtype=float).ravel()
+    s = np.asarray(status, dtype=int).ravel()
+    if not t.size or at > t.max():
+        return math.nan, math.nan
+    times = np.unique(t)
+    at_risk = (t[None, :] >= times[:, None]).sum(axis=1).astype(float)
+    d1 = ((t[None, :] == times[:, None]) & (s[None, :] == 1)).sum(axis=1).astype(float)
+    d2 = ((t[None, :] == times[:, None]) & (s[None, :] == 2)).sum(axis=1).astype(float)
+    incidence, variance = 0.0, 0.0
+    before = 1.0                                   # S(t_j-), either event
+    v1 = v2 = v3 = 0.0
+    for tj, r, a, b in zip(times.tolist(), at_risk.tolist(), d1.tolist(), d2.tolist()):
+        if tj > at:
+            break
+        d = a + b
+        if d == 0:
+            continue
+        after = before * (r - d) / r
+        incidence += before * a / r
+        # Gray's variance: one term for each kind of event at t_j, the
+        # competing kind first; it is read off at the event's jumps only.
+        for count, own in ((b, False), (a, True)):
+            if count == 0 or (not own and after <= 0):
+                continue
+            ties = 1.0 - (count - 1.0) / (r - 1.0) if count > 1 else 1.0
+            weight = before * before * ties * count / (r * r)
+            inverse = 1.0 / after if after > 0 else 0.0
+            term = 1.0 + inverse * incidence if own else incidence * inverse
+            v1 += term * term * weight
+            v2 += inverse * term * weight
+            v3 += inverse * inverse * weight
+        if a > 0:
+            variance = v1 + incidence * incidence * v3 - 2.0 * incidence * v2
+        before = after
+    return float(incidence), float(variance)

@@ -29,8 +29,8 @@ from . import expressions, paths, printed
 from .errors import LedgerError
 from .group_tests import RANK_TESTS, TEST_INPUT, Test
 from .measures import MEASURES, Measure, Statistic
-from .record import (COLUMN_BY_NAME, COLUMN_NAMES, DAYS_PER_MONTH, TIMELINE_RULE_IDS, Rule,
-                     timeline_rules)
+from .record import (COLUMN_BY_NAME, COLUMN_NAMES, DAYS_PER_MONTH, ENDPOINT_COLUMNS,
+                     TIMELINE_RULE_IDS, Rule, timeline_rules)
 
 #: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -78,7 +78,9 @@ class Reading(_Strict):
         What is computed.
     event, variable, endpoint : str, optional
         What is counted (an expression), measured (a column or variable) or
-        timed (an endpoint), as the statistic needs.
+        timed (an endpoint: the record's ``overall_survival``,
+        ``leukemia_free_survival`` or ``follow_up``, or one the ledger declares
+        under ``endpoints``), as the statistic needs.
     each : str, optional
         For counts: every counted patient also satisfies this expression.
     groups : list of str, optional
@@ -134,7 +136,7 @@ class Reading(_Strict):
     statistic: Statistic
     event: str | None = None
     variable: str | None = None
-    endpoint: Endpoint | None = None
+    endpoint: str | None = None
     each: str | None = None
     groups: list[str] | None = Field(default=None, min_length=2)
     test: Test | None = None
@@ -371,6 +373,50 @@ class Rules(_Strict):
     why: str
 
 
+class EndpointEvent(_Strict):
+    """One kind of event that ends a declared endpoint: who had it, and on which day."""
+
+    when: str = Field(min_length=1)
+    day: str | float
+
+
+class DeclaredEndpoint(_Strict):
+    """A time-to-event endpoint a study defines (``endpoints:``), beyond the record's own.
+
+    The time runs from ``start`` to the first of the ``events`` or the
+    ``competing`` events, or to last contact. For example event-free survival
+    (``events``: no remission on day 30, relapse, death), or the cumulative
+    incidence of relapse with death in remission competing.
+
+    Attributes
+    ----------
+    says : str
+        What the endpoint measures, in the reader's words.
+    events : list of EndpointEvent
+        The events of interest: ``when`` an expression, ``day`` a day
+        column or a fixed day.
+    competing : list of EndpointEvent
+        Events that preclude them (for cumulative incidence); a Kaplan-Meier
+        figure of the endpoint censors them.
+    start : float
+        The day its clock starts (0, the infusion, by default).
+    """
+
+    says: str = Field(min_length=1)
+    events: list[EndpointEvent] = Field(min_length=1)
+    competing: list[EndpointEvent] = []
+    start: float = 0.0
+
+    def names(self) -> set[str]:
+        """The names its expressions and day columns read (ledger variables unexpanded)."""
+        out = {"last_contact_day"}
+        for kind in (*self.events, *self.competing):
+            out |= expressions.names(kind.when)
+            if isinstance(kind.day, str):
+                out.add(kind.day)
+        return out
+
+
 class Fact(_Strict):
     """A fact the study's text states in words rather than numbers, held like a claim.
 
@@ -454,6 +500,7 @@ class Ledger(_Strict):
     rules: Rules
     record: dict[str, Domain] = {}
     columns: dict[str, StudyColumn] = {}
+    endpoints: dict[str, DeclaredEndpoint] = {}
     variables: dict[str, Variable] = {}
     not_claims: list[NotClaim] = []
     slips: list[Slip] = []
@@ -468,6 +515,16 @@ class Ledger(_Strict):
             if c.id == claim_id:
                 return c
         raise KeyError(f"{self.study} has no claim {claim_id!r}")
+
+    def endpoint_names(self) -> set[str]:
+        """Every endpoint a reading may name: the record's and this study's."""
+        return set(ENDPOINT_COLUMNS) | set(self.endpoints)
+
+    def endpoint_columns(self, name: str) -> set[str]:
+        """The record columns an endpoint reads, ledger variables expanded."""
+        if name in ENDPOINT_COLUMNS:
+            return set(ENDPOINT_COLUMNS[name])
+        return expand_names(self.endpoints[name].names(), self)
 
     def compiler(self) -> expressions.Compiler:
         """An expression compiler that knows this study's variables."""
@@ -567,6 +624,10 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
             if unknown:
                 fail(f"{prefix}.{field}", f"unknown column(s) {unknown}: not in the patient "
                                           f"record, the study's columns or its variables")
+        if r.endpoint is not None and r.endpoint not in ledger.endpoint_names():
+            fail(f"{prefix}.endpoint", f"unknown endpoint {r.endpoint!r}: the record has "
+                                       f"{sorted(ENDPOINT_COLUMNS)}, the ledger declares "
+                                       f"{sorted(ledger.endpoints) or 'none'}")
         for name, problem in measure.problems(claim, r, ledger):
             fail(f"{prefix}.{name}", problem)
 
@@ -676,6 +737,27 @@ def check_ledger(ledger: Ledger, file: str) -> None:
         if name in COLUMN_NAMES:
             raise LedgerError(file, None, f"columns.{name}",
                               "a study may add columns, not redefine the record's")
+    numeric = {c.name for c in COLUMN_BY_NAME.values() if c.dtype in ("int", "float")} | {
+        n for n, c in ledger.columns.items() if c.dtype in ("int", "float")}
+    for name, declared in ledger.endpoints.items():
+        field = f"endpoints.{name}"
+        if name in ENDPOINT_COLUMNS:
+            raise LedgerError(file, None, field, "the record already defines this endpoint; "
+                                                 "declare one under another name")
+        kinds = [("events", i, k) for i, k in enumerate(declared.events)] + \
+            [("competing", i, k) for i, k in enumerate(declared.competing)]
+        for part, i, kind in kinds:
+            try:
+                unknown = sorted(expressions.names(kind.when) - _known_names(ledger))
+            except expressions.ExpressionError as exc:
+                raise LedgerError(file, None, f"{field}.{part}[{i}].when", str(exc)) from None
+            if unknown:
+                raise LedgerError(file, None, f"{field}.{part}[{i}].when",
+                                  f"unknown column(s) {unknown}")
+            if isinstance(kind.day, str) and kind.day not in numeric:
+                raise LedgerError(file, None, f"{field}.{part}[{i}].day",
+                                  f"{kind.day!r} is not a numeric column of the record or "
+                                  f"the study; give a day column or a number of days")
     try:
         compiler = ledger.compiler()
         for name in ledger.variables:

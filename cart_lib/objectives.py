@@ -144,7 +144,7 @@ def _outcome_columns(claim: Claim, ledger: Ledger, space) -> list[str]:
         if text:
             names |= expand_names(expressions.names(text), ledger)
     if reading.endpoint is not None:
-        names |= cohort_mod.ENDPOINT_COLUMNS[reading.endpoint.value]
+        names |= ledger.endpoint_columns(reading.endpoint)
     chosen: set[str] = set()
     if reading.population:
         for name in expand_names(expressions.names(reading.population), ledger):

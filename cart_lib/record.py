@@ -82,6 +82,14 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+
+#: The endpoints every study has, derived from the record (``cart_lib.cohort``),
+#: and the columns each reads. A ledger may declare more (``endpoints:``).
+ENDPOINT_COLUMNS: dict[str, set[str]] = {
+    "overall_survival": {"last_contact_day", "death"},
+    "follow_up": {"last_contact_day", "death"},
+    "leukemia_free_survival": {"last_contact_day", "death", "cr_d30", "relapse", "relapse_day"},
+}
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 
 

@@ -75,6 +75,9 @@ STATISTICS: dict[Statistic, Translation] = {
     Statistic.range: Translation("min() and max() of the non-empty values"),
     Statistic.km_landmark: Translation(
         "summary(survfit(Surv(time, event) ~ 1, conf.type = ci), times = at)"),
+    Statistic.cumulative_incidence: Translation(
+        "cmprsk::cuminc() and timepoints(): the estimate and Gray's variance; the interval "
+        "on the plain or log-log scale"),
     Statistic.km_median: Translation(
         "survfit(Surv(time, event) ~ 1): the first time its survival is at most one half "
         "(survival's quantile() is noted where it differs); min() and max() of the times; "
@@ -400,6 +403,10 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
 # contact, for one never in remission an event at LFS_FAILURE (the ledger's
 # lfs_non_responder rule).
 .endpoint <- function(name) {
+  if (!is.null(ENDPOINTS[[name]])) {       # declared by the ledger: competing events censor
+    r <- ENDPOINTS[[name]]()
+    return(list(time = r$time, event = r$status == 1L))
+  }
   last <- .col("last_contact_day")
   died <- .flag(.col("death"))
   if (name == "overall_survival") return(list(time = last, event = died))
@@ -657,6 +664,63 @@ _PRELUDE = r'''suppressPackageStartupMessages(library(survival))
 
 # Only in the scripts of ledgers that have such a test, so that the others
 # keep their bytes.
+_PRELUDE_DECLARED = r'''
+# ------------------------------------------------------------------ declared endpoints
+# An endpoint the ledger declares: time from its start to the first of its
+# events or competing events (an event on the same day wins), else to last
+# contact; status 1 event, 2 competing event, 0 censored.
+
+.declared <- function(events, competing, start) {
+  first <- rep(Inf, N); status <- rep(0L, N)
+  for (kind in list(list(2L, competing), list(1L, events))) {
+    for (k in kind[[2]]) {
+      day <- rep_len(as.numeric(k$day), N)
+      had <- !is.na(k$when) & k$when & !is.na(day)
+      earlier <- had & (if (kind[[1]] == 1L) day <= first else day < first)
+      first[earlier] <- day[earlier]; status[earlier] <- kind[[1]]
+    }
+  }
+  list(time = ifelse(status > 0L, first, .col("last_contact_day")) - start, status = status)
+}
+
+.endpoint_status <- function(name) {
+  if (!is.null(ENDPOINTS[[name]])) return(ENDPOINTS[[name]]())
+  r <- .endpoint(name)
+  list(time = r$time, status = as.integer(r$event))
+}
+'''
+
+_PRELUDE_CUMINC = r'''
+# ------------------------------------------------------------------ cumulative incidence
+# cmprsk (Debian: r-cran-cmprsk): cuminc() and timepoints() give the estimate
+# and Gray's variance; the interval is on the plain or the log-log scale.
+
+.cuminc <- function(st, pop, at, scale, level, scale_ci) {
+  time <- st$time[pop]; status <- st$status[pop]
+  none <- c(percent = NaN, level = level, ci_low = NaN, ci_high = NaN)
+  if (!length(time) || at * scale > max(time))
+    return(list(values = none, broken = character(0), note = "no patient followed that long"))
+  fit <- cmprsk::cuminc(time, status, cencode = 0)
+  tp <- cmprsk::timepoints(fit, at * scale)
+  row <- which(rownames(tp$est) == "1 1")
+  f <- if (length(row)) tp$est[row, 1] else 0
+  v <- if (length(row)) tp$var[row, 1] else 0
+  z <- qnorm(0.5 + level / 200)
+  if (scale_ci == "plain") {
+    ci <- c(max(0, f - z * sqrt(v)), min(1, f + z * sqrt(v)))
+  } else if (f > 0 && f < 1) {
+    shift <- z * sqrt(v) / (f * log(f))
+    ci <- c(f^exp(-shift), f^exp(shift))
+  } else {
+    ci <- c(NaN, NaN)
+  }
+  list(values = c(percent = 100 * f, level = level, ci_low = 100 * ci[1], ci_high = 100 * ci[2]),
+       broken = character(0),
+       note = sprintf("cmprsk::cuminc(), timepoints(%s): estimate %s, variance %s", .g(at * scale),
+                      .g(f), .g(v)))
+}
+'''
+
 _PRELUDE_K_GROUPS = r'''
 # ------------------------------------------------------------------ tests across k groups
 # groups: a list of k patient masks (k >= 2).
@@ -774,15 +838,19 @@ class _Claims:
                     f".proportion_ci(pop, hit, {r_number(level)}, {r_string(reading.ci)}"
                     f"{self.each(reading)})"]
         if stat is Statistic.km_landmark:
-            return [pop, f".km_landmark(.endpoint({r_string(reading.endpoint.value)}), pop, "
+            return [pop, f".km_landmark(.endpoint({r_string(reading.endpoint)}), pop, "
                          f"{r_number(reading.at)}, {r_number(reading.scale)}, {r_number(level)}, "
                          f"{r_string(reading.ci or 'log-log')})"]
         if stat in (Statistic.median, Statistic.range):
             return [pop, f".median_range({self.values(reading, 'pop')})"]
+        if stat is Statistic.cumulative_incidence:
+            return [pop, f".cuminc(.endpoint_status({r_string(reading.endpoint)}), pop, "
+                         f"{r_number(reading.at)}, {r_number(reading.scale)}, {r_number(level)}, "
+                         f"{r_string(reading.ci or 'log-log')})"]
         if stat is Statistic.km_median:
             interval = "" if reading.ci is None else \
                 f", {r_number(level)}, {r_string(reading.ci)}"
-            return [pop, f".km_median(.endpoint({r_string(reading.endpoint.value)}), pop, "
+            return [pop, f".km_median(.endpoint({r_string(reading.endpoint)}), pop, "
                          f"{r_number(reading.scale)}{interval})"]
         if stat is Statistic.day:
             target = claim.numbers()["value"].value
@@ -812,7 +880,7 @@ class _Claims:
                         f"exact = {'TRUE' if test is Test.mannwhitney_exact else 'FALSE'}"
                         f"{direction}, ties = {r_string(reading.ties)})")
             else:
-                call = (f".logrank(.endpoint({r_string(reading.endpoint.value)}), "
+                call = (f".logrank(.endpoint({r_string(reading.endpoint)}), "
                         f"first, second{direction})")
             return lines + ([f".no_difference({call})"] if stat is Statistic.no_difference
                             else [call])
@@ -828,7 +896,7 @@ class _Claims:
         if test is Test.chi2:
             return f".chi2_groups(groups, {self.mask(reading.event)})"
         if test is Test.logrank:
-            return f".logrank_groups(.endpoint({r_string(reading.endpoint.value)}), groups)"
+            return f".logrank_groups(.endpoint({r_string(reading.endpoint)}), groups)"
         raise AssertionError(f"{test.value} is not a test across k groups")   # pragma: no cover
 
     def block(self, claim: Claim) -> str:
@@ -901,6 +969,26 @@ def _wrap_comment(text: str, width: int = 88) -> str:
     return "\n".join(lines)
 
 
+def _day(day, r) -> str:
+    return f".col({r_string(day)})" if isinstance(day, str) else r_number(day)
+
+
+def _endpoints(ledger: Ledger, r) -> str:
+    """R for the ledger's declared endpoints: ``ENDPOINTS``, a function for each."""
+    if not ledger.endpoints:
+        return "\nENDPOINTS <- list()\n"
+    out = ["\n# Endpoints the ledger declares, one function each.\n", "ENDPOINTS <- list(\n"]
+    items = []
+    for name, declared in ledger.endpoints.items():
+        def kinds(events) -> str:
+            return "list(" + ", ".join(
+                f"list(when = {r.mask(k.when)}, day = {_day(k.day, r)})" for k in events) + ")"
+        items.append(f"  {name} = function() .declared(\n    {kinds(declared.events)},\n"
+                     f"    {kinds(declared.competing)},\n    {r_number(declared.start)})")
+    out.append(",\n".join(items) + "\n)\n")
+    return "".join(out)
+
+
 def generate(ledger: Ledger) -> str:
     """The R script of a study's ledger, as text (deterministic).
 
@@ -939,6 +1027,9 @@ def generate(ledger: Ledger) -> str:
         "\n",
         _PRELUDE,
         _PRELUDE_K_GROUPS if any(_k_groups(c.adopted) for c in ledger.claims) else "",
+        _PRELUDE_DECLARED if ledger.endpoints else "",
+        _PRELUDE_CUMINC if any(c.adopted.statistic is Statistic.cumulative_incidence
+                               for c in ledger.claims) else "",
         "\n# ------------------------------------------------------------------ the study\n\n",
         f"STUDY <- {r_string(study)}\n",
         f"LFS_FAILURE <- {r_string(ledger.rules.lfs_non_responder)}\n",
@@ -956,6 +1047,7 @@ def generate(ledger: Ledger) -> str:
         for name, var in variables:
             out.append(_wrap_comment(f"# {name}: {var.description}") + "\n")
             out.append(f"v_{name} <- function() .mask({claims.r.mask(var.expr)})\n")
+    out.append(_endpoints(ledger, claims.r))
     out.append("\n# ------------------------------------------------------------------ claims\n")
     for claim in ledger.claims:
         out.append("\n" + claims.block(claim))

@@ -170,8 +170,8 @@ class Space:
         for text in reading.expressions().values():
             names |= expand_names(expressions.names(text), self.ledger)
         if reading.endpoint is not None:
-            names |= cohort_mod.ENDPOINT_COLUMNS[reading.endpoint.value]
-            if reading.endpoint.value == "leukemia_free_survival":
+            names |= self.ledger.endpoint_columns(reading.endpoint)
+            if reading.endpoint == "leukemia_free_survival":
                 names |= {"cr_d30"}
         return names
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from numpy.testing import assert_allclose
 
@@ -161,3 +163,96 @@ def test_an_interval_without_a_known_method_is_refused(toy_ledger, write_ledger,
     toy_ledger["claims"].append(claim)
     with pytest.raises(LedgerError, match=message):
         L.load_ledger(write_ledger(toy_ledger))
+
+
+# --- cumulative incidence -------------------------------------------------------------------
+
+# R 4.2, cmprsk 2.2-11: timepoints(cuminc(time, status, cencode = 0), times): the estimate
+# and Gray's variance of cause 1 ("1 1") and of cause 2 ("1 2", here as cause 1 with the
+# codes swapped).
+CIF_SMALL = ([2, 3, 3, 5, 6, 8, 9, 12], [1, 2, 1, 0, 1, 2, 0, 1], {
+    2: ((0.125, 0.015625), (0.0, 0.0)),
+    3: ((0.25, 0.0271045918367347), (0.125, 0.0159438775510204)),
+    6: ((0.40625, 0.0413743622448980), (0.125, 0.0159438775510204)),
+    8: ((0.40625, 0.0413743622448980), (0.28125, 0.0385066787131519)),
+})
+# set.seed(1); tt <- sample(1:25, 40, TRUE); ss <- sample(0:2, 40, TRUE, c(.3, .4, .3))
+CIF_TIED = ([25, 4, 7, 1, 2, 23, 11, 14, 18, 19, 1, 21, 21, 10, 22, 14, 10, 7, 9, 15, 21, 5, 9,
+             25, 14, 5, 5, 2, 10, 25, 12, 15, 1, 20, 3, 6, 10, 10, 6, 15],
+            [2, 2, 0, 1, 2, 0, 2, 2, 0, 2, 1, 1, 1, 1, 2, 2, 2, 0, 1, 2, 1, 2, 1, 2, 0, 1, 0, 1,
+             0, 1, 1, 2, 0, 0, 1, 0, 0, 2, 0, 1], {
+    5: ((0.127027027027027, 0.00289753174168768), (0.077027027027027, 0.00187762393609064)),
+    10: ((0.218866943866944, 0.00492683525773503), (0.138253638253638, 0.00345343632149979)),
+    20: ((0.288955301455301, 0.00643779019369949), (0.352143970893971, 0.00795355343849418)),
+})
+
+
+@pytest.mark.parametrize("data", [CIF_SMALL, CIF_TIED], ids=["small", "tied"])
+def test_cumulative_incidence_and_grays_variance_match_cmprsk(data):
+    time, status, expected = data
+    swapped = [{1: 2, 2: 1}.get(s, s) for s in status]
+    for at, (cause1, cause2) in expected.items():
+        assert_allclose(intervals.aalen_johansen(time, status, at), cause1, atol=1e-12)
+        assert_allclose(intervals.aalen_johansen(time, swapped, at), cause2, atol=1e-12)
+
+
+def test_the_log_log_interval_of_a_cumulative_incidence():
+    f, v = intervals.aalen_johansen(*CIF_TIED[:2], 10)
+    _, low, high = intervals.cumulative_incidence(*CIF_TIED[:2], 10, 0.95, "log-log")
+    # On the log(-log F) scale the interval is symmetric, with half-width z sd / |F log F|.
+    half = 1.959963984540054 * v ** 0.5 / abs(f * math.log(f))
+    assert_allclose([math.log(-math.log(high)), math.log(-math.log(low))],
+                    [math.log(-math.log(f)) - half, math.log(-math.log(f)) + half], atol=1e-12)
+
+
+def _endpoint_ledger(toy_ledger, write_ledger, endpoints, measure):
+    toy_ledger["record"].update({"death": {}, "relapse": {}, "relapse_day": {"min": 0, "max": 400,
+                                                                             "step": 1},
+                                 "last_contact_day": {"min": 0, "max": 400, "step": 1}})
+    toy_ledger["endpoints"] = endpoints
+    toy_ledger["claims"] = toy_ledger["claims"][:2] + [_claim(
+        "cir", "25% (95% CI 1-60%)", ["percent", "level", "ci_low", "ci_high"],
+        {"percent": 1, "level": 1, "ci_low": 1, "ci_high": 1}, measure)]
+    return L.load_ledger(write_ledger(toy_ledger))
+
+
+CIR = {"says": "relapse; death in remission competes",
+       "events": [{"when": "relapse", "day": "relapse_day"}],
+       "competing": [{"when": "death and not relapse", "day": "last_contact_day"}]}
+CIR_MEASURE = {"population": "True", "statistic": "cumulative_incidence", "endpoint": "cir",
+               "at": 100, "ci": "log-log"}
+
+
+def test_a_declared_endpoint_gives_times_and_competing_events(toy_ledger, write_ledger):
+    led = _endpoint_ledger(toy_ledger, write_ledger, {"cir": CIR}, CIR_MEASURE)
+    table = cohort_mod.empty(5)
+    table["cr_d30"][:] = [1, 1, 1, 0, 1]
+    table["relapse"][:] = [1, 0, 1, 0, 0]
+    table["relapse_day"][:] = [50, math.nan, 80, math.nan, math.nan]
+    table["death"][:] = [1, 1, 0, 1, 0]
+    table["last_contact_day"][:] = [90, 60, 200, 20, 300]
+    ev = Evaluator(led)
+    time, status = ev.endpoint_status("cir", table)
+    assert time.tolist() == [50, 60, 80, 20, 300] and status.tolist() == [1, 2, 1, 2, 0]
+    time, event = ev.endpoint("cir", table)           # Kaplan-Meier: competing censors
+    assert event.tolist() == [True, False, True, False, False]
+    computed = ev.compute(led.claim("cir"), led.claim("cir").adopted, table)
+    # Competing at 20, relapse at 50, competing at 60, relapse at 80:
+    # F(100) = 4/5 * 1/4 + (4/5 * 3/4 * 2/3) * 1/2 = 0.4.
+    assert computed.values["percent"] == pytest.approx(100 * (1 / 4 * 4 / 5 + 1 / 2 * 3 / 5 * 2 / 3))
+
+
+@pytest.mark.parametrize("endpoints, measure, message", [
+    ({"cir": CIR}, {**CIR_MEASURE, "endpoint": "cif"}, "unknown endpoint 'cif'"),
+    ({"overall_survival": CIR}, {**CIR_MEASURE, "endpoint": "overall_survival"},
+     "the record already defines this endpoint"),
+    ({"cir": {**CIR, "events": [{"when": "relapse", "day": "death_cause"}]}}, CIR_MEASURE,
+     "'death_cause' is not a numeric column"),
+    ({"cir": {**CIR, "events": [{"when": "relapsed", "day": "relapse_day"}]}}, CIR_MEASURE,
+     r"unknown column\(s\) \['relapsed'\]"),
+    ({"cir": CIR}, {**CIR_MEASURE, "ci": "log"}, "'log' is not a cumulative incidence interval"),
+])
+def test_a_bad_declared_endpoint_is_refused(toy_ledger, write_ledger, endpoints, measure,
+                                            message):
+    with pytest.raises(LedgerError, match=message):
+        _endpoint_ledger(toy_ledger, write_ledger, endpoints, measure)

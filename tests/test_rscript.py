@@ -91,6 +91,10 @@ TOY = {
     **{k: v for k, v in MINIMAL.items() if k not in ("record", "claims")},
     "groups": {"a": {"car_source": "autologous"}, "b": {"car_source": "donor-derived"},
                "c": {"car_source": "recipient-derived"}},
+    "endpoints": {"relapse_incidence": {
+        "says": "time to relapse; death without relapse competes",
+        "events": [{"when": "relapse", "day": "relapse_day"}],
+        "competing": [{"when": "death and not relapse", "day": "last_contact_day"}]}},
     "claims": [
         _claim("total", "10 patients", ["count"], {"count": 1},
                population="True", statistic="count"),
@@ -114,6 +118,14 @@ TOY = {
                {"percent": 1, "level": 1, "ci_low": 0.1, "ci_high": 0.1},
                population="group == 'b'", statistic="km_landmark", endpoint="overall_survival",
                at=25, ci="log-log"),
+        # relapse (a3 day 10, b2 day 15) with death before relapse competing (days 1, 2, 5,
+        # 10, 15): F(20) = 0.7 / 6 + (0.7 * 4 / 6) / 4 = 7/30; Gray's variance 0.024752,
+        # log-log interval 2.7% to 55.6% (cmprsk::cuminc, timepoints).
+        _claim("relapse_incidence_20", "23.3% (95% CI 2.7–55.6%)",
+               ["percent", "level", "ci_low", "ci_high"],
+               {"percent": 0.1, "level": 1, "ci_low": 0.1, "ci_high": 0.1},
+               population="True", statistic="cumulative_incidence",
+               endpoint="relapse_incidence", at=20, ci="log-log"),
         # ages 5, 10, ..., 80 (one empty): median of 9 values, 40.
         _claim("age", "median age 40 (5-80)", ["median", "min", "max"],
                {"median": 1, "min": 1, "max": 1},

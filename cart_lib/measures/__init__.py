@@ -30,7 +30,7 @@ from enum import Enum
 from ._base import ALPHA, Computed, Measure, MEASURES, register
 # Registration order is the order of the ledger's ``Statistic`` enumeration.
 from . import count, exact_ci, median, km_median, p_value, day, bound, definition  # noqa: E402,F401
-from . import km_landmark  # noqa: E402,F401
+from . import km_landmark, cumulative_incidence  # noqa: E402,F401
 
 __all__ = ["ALPHA", "Computed", "MEASURES", "Measure", "Statistic", "register"]
 

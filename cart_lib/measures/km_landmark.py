@@ -41,7 +41,7 @@ class KMLandmark(Measure):
 
     def compute(self, ctx, claim, reading, table) -> Computed:
         population = ctx.mask(reading.population, table)
-        time, event = ctx.endpoint(reading.endpoint.value, table)
+        time, event = ctx.endpoint(reading.endpoint, table)
         time, event = time[population], event[population]
         level = level_of(claim)
         if not len(time):

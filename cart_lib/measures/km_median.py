@@ -44,7 +44,7 @@ class KMMedian(Measure):
 
     def compute(self, ctx, claim, reading, table) -> Computed:
         population = ctx.mask(reading.population, table)
-        time, event = ctx.endpoint(reading.endpoint.value, table)
+        time, event = ctx.endpoint(reading.endpoint, table)
         time, event = time[population], event[population]
         if not len(time):
             return Computed({"median": math.nan, "min": math.nan, "max": math.nan}, 0,

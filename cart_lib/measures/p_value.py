@@ -67,7 +67,7 @@ def _two_groups(ctx, reading, table, first, second) -> tuple[float, int, int, st
             (f", {tied} value(s) tied across the groups" if tied else "")
         shape = {"u": u, "sizes": (len(x), len(y))}
     else:
-        time, event = ctx.endpoint(reading.endpoint.value, table)
+        time, event = ctx.endpoint(reading.endpoint, table)
         fn = statistics.logrank_p_fast if ctx.fast else statistics.logrank_p
         if first.sum() and second.sum():
             p = fn(time[first], event[first], time[second], event[second])
@@ -92,7 +92,7 @@ def _k_groups(ctx, reading, table, masks) -> tuple[float, int, int, str, dict]:
         cells = [(k, n - k) for k, n in zip(events, sizes)]
         p = statistics.chi2_table_p(cells) if min(sizes) else math.nan
         return p, 0, 0, " vs ".join(f"{k}/{n}" for k, n in zip(events, sizes)), {}
-    time, event = ctx.endpoint(reading.endpoint.value, table)
+    time, event = ctx.endpoint(reading.endpoint, table)
     fn = statistics.logrank_p_groups_fast if ctx.fast else statistics.logrank_p_groups
     p = fn([time[m] for m in masks], [event[m] for m in masks]) if min(sizes) else math.nan
     return p, 0, 0, "n = " + " vs ".join(map(str, sizes)), {}

@@ -136,6 +136,10 @@ suppressPackageStartupMessages(library(survival))
 # contact, for one never in remission an event at LFS_FAILURE (the ledger's
 # lfs_non_responder rule).
 .endpoint <- function(name) {
+  if (!is.null(ENDPOINTS[[name]])) {       # declared by the ledger: competing events censor
+    r <- ENDPOINTS[[name]]()
+    return(list(time = r$time, event = r$status == 1L))
+  }
   last <- .col("last_contact_day")
   died <- .flag(.col("death"))
   if (name == "overall_survival") return(list(time = last, event = died))
@@ -440,6 +444,8 @@ v_early_relapse <- function() .mask((.truthy(.col("relapse")) & .is(.col("relaps
 #   where the cells were collected from the patient (RD-alloCAR), since DD-alloCAR cells
 #   came from the donor
 v_cgvhd_known <- function() .mask(.within(.col("cgvhd_at_collection"), c(TRUE, FALSE)))
+
+ENDPOINTS <- list()
 
 # ------------------------------------------------------------------ claims
 

@@ -136,6 +136,10 @@ suppressPackageStartupMessages(library(survival))
 # contact, for one never in remission an event at LFS_FAILURE (the ledger's
 # lfs_non_responder rule).
 .endpoint <- function(name) {
+  if (!is.null(ENDPOINTS[[name]])) {       # declared by the ledger: competing events censor
+    r <- ENDPOINTS[[name]]()
+    return(list(time = r$time, event = r$status == 1L))
+  }
   last <- .col("last_contact_day")
   died <- .flag(.col("death"))
   if (name == "overall_survival") return(list(time = last, event = died))
@@ -450,6 +454,8 @@ v_severe_neurotox <- function() .mask(.within(.col("neurotox_grade"), c(3, 4)))
 v_relapse_after_second_hsct <- function() .mask((.truthy(.col("relapse")) & .truthy(.col("hsct_after_car")) & .is(.col("relapse_day") > .col("hsct_after_car_day"))))
 # no_second_hsct_followed: post-transplant patients followed without a second transplant
 v_no_second_hsct_followed <- function() .mask((v_post_hsct() & !.truthy(.col("hsct_after_car")) & !.truthy(.col("lost_to_followup"))))
+
+ENDPOINTS <- list()
 
 # ------------------------------------------------------------------ claims
 
