@@ -453,6 +453,39 @@ class Fact(_Strict):
                     names[0] if names else "patient_id", source="fact")
 
 
+class Constraint(_Strict):
+    """A plausibility constraint the ledger adds, held like a fact, with the reason for it.
+
+    Unlike a fact, the text does not state it: it rules out cohorts that meet
+    the printed figures only in ways no study could produce, for example
+    living patients all censored within days of infusion under a printed
+    median survival. Every patient of ``population`` satisfies ``holds``.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier, unique among the study's claims, facts and constraints.
+    says : str
+        The constraint in the book's own words.
+    why : str
+        Why it holds for this study (its design, enrolment window, follow-up).
+    population, holds : str
+        Expressions, as for a fact.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    says: str = Field(min_length=1)
+    why: str = Field(min_length=1)
+    population: str
+    holds: str
+
+    def rule(self) -> Rule:
+        """The constraint as a rule of the cohort (:class:`cart_lib.record.Rule`)."""
+        names = sorted(expressions.names(self.holds))
+        return Rule(self.id, self.says, self.population, self.holds,
+                    names[0] if names else "patient_id", source="constraint")
+
+
 class NotClaim(_Strict):
     """A number in the source that is deliberately not a claim, and why."""
 
@@ -505,6 +538,7 @@ class Ledger(_Strict):
     not_claims: list[NotClaim] = []
     slips: list[Slip] = []
     facts: list[Fact] = []
+    constraints: list[Constraint] = []
     claims: list[Claim] = Field(min_length=1)
     path: Path | None = None
     sha256: str | None = None
@@ -537,13 +571,15 @@ class Ledger(_Strict):
 
     def cohort_rules(self) -> tuple[Rule, ...]:
         """What every cohort of the study obeys besides its claims: the facts the text states,
-        and the record's timeline rules less those waived and those about a column the study
-        does not record (a day never recorded constrains nothing)."""
+        the ledger's plausibility constraints, and the record's timeline rules less those
+        waived and those about a column the study does not record (a day never recorded
+        constrains nothing)."""
         recorded = self.recorded()
         timeline = [r for r in timeline_rules(self.rules.earliest_assessment_day,
                                               tuple(self.rules.waive))
                     if expressions.names(r.population) | expressions.names(r.holds) <= recorded]
-        return (*timeline, *(f.rule() for f in self.facts))
+        return (*timeline, *(f.rule() for f in self.facts),
+                *(c.rule() for c in self.constraints))
 
 
 # --------------------------------------------------------------------------- checks
@@ -661,18 +697,20 @@ def check_ledger(ledger: Ledger, file: str) -> None:
         seen.add(claim.id)
     if ledger.size_claim not in seen:
         raise LedgerError(file, None, "size_claim", f"names no claim: {ledger.size_claim!r}")
-    for i, fact in enumerate(ledger.facts):
+    held = [("facts", i, f) for i, f in enumerate(ledger.facts)] + \
+        [("constraints", i, c) for i, c in enumerate(ledger.constraints)]
+    for section, i, fact in held:
         if fact.id in seen:
-            raise LedgerError(file, fact.id, f"facts[{i}].id", "a fact's id repeats a claim's "
-                                                                "or another fact's")
+            raise LedgerError(file, fact.id, f"{section}[{i}].id",
+                              "the id repeats a claim's, a fact's or a constraint's")
         seen.add(fact.id)
         for field in ("population", "holds"):
             try:
                 unknown = sorted(expressions.names(getattr(fact, field)) - _known_names(ledger))
             except expressions.ExpressionError as exc:
-                raise LedgerError(file, fact.id, f"facts[{i}].{field}", str(exc)) from None
+                raise LedgerError(file, fact.id, f"{section}[{i}].{field}", str(exc)) from None
             if unknown:
-                raise LedgerError(file, fact.id, f"facts[{i}].{field}",
+                raise LedgerError(file, fact.id, f"{section}[{i}].{field}",
                                   f"unknown column(s) {unknown}")
     for name in ledger.rules.waive:
         if name not in TIMELINE_RULE_IDS:

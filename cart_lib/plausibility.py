@@ -35,14 +35,14 @@ class Check:
     """One rule a cohort obeys, as the report lists it."""
 
     id: str
-    kind: str          # "record", "timeline" or "fact"
+    kind: str          # "record", "timeline", "fact" or "constraint"
     says: str
 
 
 def checks(ledger: Ledger) -> list[Check]:
     """Every rule a cohort of ``ledger``'s study obeys, in the report's order."""
     out = [Check(_record_id(rule), "record", rule) for _, rule, _ in CROSS_FIELD]
-    out += [Check(r.id, "fact" if r.source == "fact" else "timeline", r.says)
+    out += [Check(r.id, r.source if r.source in ("fact", "constraint") else "timeline", r.says)
             for r in ledger.cohort_rules()]
     return out
 

@@ -156,7 +156,8 @@ class Rule:
         The column an error message names.
     source : str
         ``record`` for a timeline rule of the patient record, ``fact`` for a
-        fact the study's text states in words.
+        fact the study's text states in words, ``constraint`` for a
+        plausibility constraint its ledger adds.
     """
 
     id: str

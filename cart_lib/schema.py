@@ -414,7 +414,7 @@ def rule_violations(typed: pd.DataFrame, rules: Sequence[Rule], compiler: Compil
     found = []
     for k, rule in enumerate(rules):
         broken = compiler.mask(rule.population)(table) & ~compiler.mask(rule.holds)(table)
-        kind = "fact" if rule.source == "fact" else "rule"
+        kind = rule.source if rule.source in ("fact", "constraint") else "rule"
         found += [_Violation(int(i), rule.column, f"{rule.says} ({kind} {rule.id})", first_order + k)
                   for i in np.flatnonzero(broken)]
     return found

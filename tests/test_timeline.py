@@ -204,7 +204,41 @@ def test_rules_about_columns_a_study_does_not_record_do_not_apply(toy_ledger, wr
     assert [r.id for r in led.cohort_rules()] == list(TIMELINE_RULE_IDS)
 
 
+CONSTRAINT = {"id": "followed_a_year", "says": "living patients were followed at least 300 days",
+              "why": "enrolment closed a year before the data cut-off",
+              "population": "not death", "holds": "last_contact_day >= 300"}
+
+
+def test_a_plausibility_constraint_is_held_by_the_search_and_the_schema(
+        toy_ledger, write_ledger, cohort, tmp_path):
+    toy_ledger = _with_outcomes(toy_ledger)
+    toy_ledger["constraints"] = [CONSTRAINT]
+    toy_ledger["claims"] = toy_ledger["claims"][:1] + [
+        {"id": "deaths", "printed": "4 died", "locator": {"source": "abstract", "paragraph": 1},
+         "says": "deaths", "reads": ["count"], "precision": {"count": 1},
+         "measure": {"population": "True", "event": "death", "statistic": "count"}}]
+    led = L.load_ledger(write_ledger(toy_ledger))
+    rule = led.cohort_rules()[-1]
+    assert (rule.id, rule.source) == ("followed_a_year", "constraint")
+    result = Search(led, seed=1, max_moves=200_000).run()
+    table = result.table
+    alive = ~(table["death"] == 1.0)
+    assert alive.any() and (table["last_contact_day"][alive] >= 300).all()
+    assert (report(led, [table])["breaking"] == 0).all()
+    frame = cohort.copy()
+    frame["death"] = False
+    frame["death_cause"] = None
+    frame["last_contact_day"] = 200
+    with pytest.raises(CohortError, match=r"living patients were followed at least 300 days "
+                                          r"\(constraint followed_a_year\)"):
+        read(frame, tmp_path / "toy.csv", rules=led.cohort_rules())
+
+
 @pytest.mark.parametrize("change, field, rule", [
+    (lambda d: d.update(constraints=[CONSTRAINT | {"id": "total"}]), "constraints[0].id",
+     "repeats a claim"),
+    (lambda d: d.update(constraints=[{k: v for k, v in CONSTRAINT.items() if k != "why"}]),
+     "constraints[0].why", "Field required"),
     (lambda d: d["rules"].pop("earliest_assessment_day"), "rules.earliest_assessment_day",
      "Field required"),
     (lambda d: d["rules"].update(waive={"no_such_rule": "why"}), "rules.waive.no_such_rule",
