@@ -130,9 +130,10 @@ def test_a_search_that_runs_out_does_not_claim_infeasibility(toy_ledger, write_l
                        "--time-budget", "3"])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1
-    assert err[0].startswith("error: toy: no cohort found: the time budget of 3 s ran out")
-    assert "does not prove that none exists" in err[0]
-    assert "could not meet together (not proven impossible): age" in err[0]
+    assert err[0].startswith("error: toy: no cohort found: the claims were not met together "
+                             "within 3 s (the time budget; ")
+    assert "does not prove that none exists" in err[0] and "cannot hold" not in err[0]
+    assert "did not meet together (not proven impossible): age" in err[0]
     assert "Nothing was written" in err[0] and not (tmp_path / "out").exists()
 
 
@@ -210,8 +211,8 @@ def test_a_percentage_no_count_can_print_is_refused_before_any_search(toy_ledger
     status = cli.main(["reconstruct", "--study", "toy", "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert status == 2 and "\n" not in err
-    assert "no search was run" in err and "cr: no k/13 prints as 23.07% under every rounding " \
-        "convention; 3/13 does when truncated" in err
+    assert "no search was run" in err and "cr (percent): no k/13 prints as 23.07% under every " \
+        "rounding convention; 3/13 does when truncated" in err
     assert not (tmp_path / "out").exists()
     toy_ledger["claims"][2]["measure"]["rounding"] = "truncate"
     write_ledger(toy_ledger)
