@@ -16,6 +16,13 @@ matches the published figures:
   total (or stay below it when not every part is printed); a subset is no
   larger than its superset; every printed percentage matches its count and
   denominator at the printed precision.
+- **Figures.** Each figure can print at all at the sizes the figures fix
+  (:meth:`CountFacts.figure_checks`): a count within the denominator printed
+  with it, a percentage of a population of unknown size at some
+  denominator up to the cohort's, a proportion's interval, a 2x2 p-value.
+  A failure names the claim and the roles at stake, and the conventions,
+  interval methods or counts under which the figure would print;
+  ``reconstruct`` runs these with the checks above before any search.
 - **Range checks.** Medians lie within their ranges; ranges of the same
   times over nested populations nest (a follow-up range must contain the
   survival range of the same patients, since both are times to death or

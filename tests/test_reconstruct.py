@@ -115,16 +115,20 @@ def test_reconstruct_command_writes_nothing_when_claims_conflict(toy_ledger, wri
     assert not out.exists()
 
 
-def test_a_search_that_runs_out_does_not_claim_infeasibility(toy_ledger, write_ledger,
-                                                             tmp_path, monkeypatch, capsys):
-    # A median age the ledger's domain cannot reach: no arithmetic shows it, the search fails.
+def _unreachable_age(toy_ledger):
     toy_ledger["record"]["age_years"] = {"min": 1, "max": 80, "step": 1}
     toy_ledger["claims"] = toy_ledger["claims"][:2] + [{
         "id": "age", "printed": "median age 90 (85-95)",
         "locator": {"source": "abstract", "paragraph": 1}, "says": "age",
         "reads": ["median", "min", "max"], "precision": {"median": 1, "min": 1, "max": 1},
         "measure": {"population": "True", "statistic": "median", "variable": "age_years"}}]
-    write_ledger(toy_ledger)
+    return toy_ledger
+
+
+def test_a_search_that_runs_out_does_not_claim_infeasibility(toy_ledger, write_ledger,
+                                                             tmp_path, monkeypatch, capsys):
+    # A median age the ledger's domain cannot reach: no arithmetic shows it, the search fails.
+    write_ledger(_unreachable_age(toy_ledger))
     monkeypatch.setattr(paths, "CLAIMS", tmp_path)
     status = cli.main(["reconstruct", "--study", "toy", "--out", str(tmp_path / "out"), "--quiet",
                        "--time-budget", "3"])
@@ -218,3 +222,38 @@ def test_a_percentage_no_count_can_print_is_refused_before_any_search(toy_ledger
     write_ledger(toy_ledger)
     assert cli.main(["reconstruct", "--study", "toy", "--out", str(tmp_path / "out"),
                      "--quiet"]) == 0
+
+
+def test_a_search_that_reaches_its_move_limit_says_so_and_proves_nothing(toy_ledger,
+                                                                          write_ledger):
+    led = L.load_ledger(write_ledger(_unreachable_age(toy_ledger)))
+    with pytest.raises(SearchError) as info:
+        Search(led, seed=0, max_moves=3_000, attempt_moves=1_000).run()
+    assert "no cohort found: the claims were not met together within 3,000 moves (the move " \
+           "limit; " in str(info.value)
+    assert not info.value.proven and "age" in info.value.claims
+
+
+def test_without_a_size_claim_the_cohort_is_its_groups_together(toy_ledger, write_ledger,
+                                                                tmp_path, monkeypatch, capsys):
+    del toy_ledger["size_claim"]
+    count = {"locator": {"source": "abstract", "paragraph": 1}, "reads": ["count"],
+             "precision": {"count": 1}}
+    toy_ledger["claims"] = [
+        count | {"id": "n_a", "printed": "6 in a", "says": "a",
+                 "measure": {"population": "True", "event": "group == 'a'", "statistic": "count"}},
+        count | {"id": "n_b", "printed": "4 in b", "says": "b",
+                 "measure": {"population": "True", "event": "group == 'b'", "statistic": "count"}},
+        toy_ledger["claims"][1] | {"printed": "5 (83.3%)"}]
+    assert Search(L.load_ledger(write_ledger(toy_ledger)), seed=0).space.size == 10
+    toy_ledger["claims"] = toy_ledger["claims"][::2]          # group b's size is printed nowhere
+    write_ledger(toy_ledger)
+    monkeypatch.setattr(paths, "CLAIMS", tmp_path)
+    status = cli.main(["reconstruct", "--study", "toy", "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and "\n" not in err
+    assert err.endswith("field 'size_claim': no size_claim, and no printed figure fixes the size "
+                        "of group(s) 'b': name a claim that counts the whole cohort as "
+                        "size_claim, or add a count of each such group (for example event "
+                        "\"group == 'b'\" in population \"True\")")
+    assert not (tmp_path / "out").exists()
