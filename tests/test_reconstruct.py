@@ -137,7 +137,10 @@ def test_a_search_that_runs_out_does_not_claim_infeasibility(toy_ledger, write_l
     assert err[0].startswith("error: toy: no cohort found: the claims were not met together "
                              "within 3 s (the time budget; ")
     assert "does not prove that none exists" in err[0] and "cannot hold" not in err[0]
-    assert "did not meet together (not proven impossible): age" in err[0]
+    # Narrowing the claims down has the same 3 s: under load it may stop before it is done.
+    assert ("did not meet together (not proven impossible): age" in err[0]
+            or "not met together (not proven impossible; the time ran out before narrowing them "
+               "down): age" in err[0])
     assert "Nothing was written" in err[0] and not (tmp_path / "out").exists()
 
 
