@@ -16,6 +16,13 @@ matches the published figures:
   total (or stay below it when not every part is printed); a subset is no
   larger than its superset; every printed percentage matches its count and
   denominator at the printed precision.
+- **Figures.** Each figure can print at all at the sizes the figures fix
+  (:meth:`CountFacts.figure_checks`): a count within the denominator printed
+  with it, a percentage of a population of unknown size at some
+  denominator up to the cohort's, a proportion's interval, a 2x2 p-value.
+  A failure names the claim and the roles at stake, and the conventions,
+  interval methods or counts under which the figure would print;
+  ``reconstruct`` runs these with the checks above before any search.
 - **Range checks.** Medians lie within their ranges; ranges of the same
   times over nested populations nest (a follow-up range must contain the
   survival range of the same patients, since both are times to death or
@@ -44,12 +51,14 @@ import ast
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
-from . import expressions, inversion, printed
+from . import expressions, inversion, paths, printed
+from .errors import LedgerError
 from .ledger import Claim, Ledger, Reading, UNITS, expand_names
 from .record import COLUMN_BY_NAME
 
@@ -242,6 +251,13 @@ class Check:
     claims: tuple[str, ...]
     statement: str
     holds: bool
+    roles: tuple[str, ...] = ()   #: the printed roles at stake, for a check of one claim's figure
+
+    @property
+    def named(self) -> str:
+        """The check as an error names it: claims, roles, and what fails."""
+        roles = f" ({', '.join(self.roles)})" if self.roles else ""
+        return f"{', '.join(self.claims)}{roles}: {self.statement}"
 
 
 class CountFacts:
@@ -405,7 +421,8 @@ class CountFacts:
             return
         token, step = claim.numbers()["percent"], claim.precision["percent"]
         convention = reading.rounding
-        named = f"rounding {convention}" if convention else "under every rounding convention"
+        named = _convention_words(convention)
+        roles = tuple(r for r in ("count", "denominator", "percent") if r in claim.reads)
         got = self.percent_of(claim, reading)
         if got is None:
             # No count is known: some count of the known denominator must print as printed.
@@ -417,7 +434,7 @@ class CountFacts:
             statement = (f"some k/{n} prints as {token.text}% {named}" if fits else
                          f"no k/{n} prints as {token.text}% {named}"
                          + _other_conventions(token.value, step, n, convention))
-            self.checks.append(Check("percentage", (claim.id,), statement, bool(fits)))
+            self.checks.append(Check("percentage", (claim.id,), statement, bool(fits), roles))
             return
         k, n = got
         value = 100 * k / n
@@ -425,7 +442,227 @@ class CountFacts:
         statement = f"{k}/{n} = {printed.fmt(value, token.decimals)}% against printed {token.text}%"
         if not holds:
             statement += f" ({named})" + _other_conventions(token.value, step, n, convention, k)
-        self.checks.append(Check("percentage", (claim.id,), statement, holds))
+        self.checks.append(Check("percentage", (claim.id,), statement, holds, roles))
+
+    # ------------------------------------------------------------ figures
+    def figure_checks(self) -> list[Check]:
+        """Each figure's own numbers against the sizes the printed figures fix.
+
+        Beyond the percentage checks (which every report shows), these ask
+        whether a figure can print at all: a count no larger than the
+        denominator printed with it; a percentage whose denominator is not
+        known, at some denominator up to the cohort's size; a proportion's
+        interval, at its count and denominator where they are known, else at
+        any up to the cohort's size (:func:`cart_lib.inversion.feasible_proportions`);
+        a p-value of a 2x2 table, at group sizes the figures fix
+        (:func:`cart_lib.inversion.feasible_tables`). Each names the claim and
+        the roles at stake; only the adopted readings are checked.
+        """
+        try:
+            total = cohort_size(self.ledger, self)
+        except LedgerError:
+            total = None
+        out: list[Check] = []
+        for claim in self.ledger.claims:
+            reading = self.reading(claim)
+            numbers = {role: tok.value for role, tok in claim.numbers().items()}
+            if reading.measure.proportion and {"count", "denominator"} <= numbers.keys():
+                k, n = int(numbers["count"]), int(numbers["denominator"])
+                out.append(Check("count", (claim.id,), f"count {k} within its denominator {n}",
+                                 k <= n, ("count", "denominator")))
+            if reading.measure.proportion and "percent" in numbers and total and \
+                    not {"ci_low", "ci_high"} & numbers.keys() and \
+                    self.percent_of(claim, reading) is None and \
+                    not self.size_of(reading.population):
+                out.append(self._percent_anywhere(claim, reading, total))
+            if reading.measure.proportion and {"ci_low", "ci_high"} & numbers.keys():
+                check = self._interval_check(claim, reading, total)
+                if check is not None:
+                    out.append(check)
+            if reading.measure.takes_groups and "p" in numbers:
+                check = self._table_check(claim, reading)
+                if check is not None:
+                    out.append(check)
+        return out
+
+    def _percent_anywhere(self, claim: Claim, reading: Reading, total: int) -> Check:
+        """A percentage of a population of unknown size: some k/n, n up to the cohort, prints it."""
+        token, step = claim.numbers()["percent"], claim.precision["percent"]
+        fits = [(k, n) for n in range(1, total + 1) for k in range(n + 1)
+                if printed.rounds_to(100 * k / n, token.value, step, reading.rounding)]
+        statement = (f"some k/n with n up to {total} patients prints as {token.text}% "
+                     f"{_convention_words(reading.rounding)}")
+        if not fits:
+            statement = "no" + statement[4:]
+            others = [(k, n, name) for name in printed.CONVENTIONS if name != reading.rounding
+                      for n in range(1, total + 1) for k in range(n + 1)
+                      if printed.rounds_to(100 * k / n, token.value, step, name)]
+            statement += "".join(f"; {k}/{n} does {_convention_words(name)}"
+                                 for k, n, name in others[:3]) or \
+                "; nor does any under another convention"
+        return Check("percentage", (claim.id,), statement, bool(fits), ("percent",))
+
+    def _interval_check(self, claim: Claim, reading: Reading, total: int | None) -> Check | None:
+        """Whether a count and denominator the figures allow print as the proportion and its interval."""
+        measure, numbers = reading.measure, claim.numbers()
+        if not hasattr(measure, "method"):
+            return None
+        method, convention = measure.method(reading), reading.rounding
+        reads = tuple((r, numbers[r].value, claim.precision[r]) for r in claim.reads
+                      if r in ("percent", "ci_low", "ci_high"))
+        level = (numbers["level"].value if "level" in numbers else 95.0) / 100
+        roles = tuple(r for r in claim.reads if r in ("count", "denominator", "percent",
+                                                       "ci_low", "ci_high"))
+        words = _convention_words(convention)
+        known = self.percent_of(claim, reading)
+        n = known[1] if known else self.size_of(reading.population)
+        if not n:
+            if not total:
+                return None
+            fits = inversion.feasible_proportions(reads, level, total, method, convention)
+            statement = (f"some k/n with n up to {total} patients prints as {claim.printed!r} "
+                         f"with the {method} interval {words}")
+            if not fits:
+                statement = "no" + statement[4:] + _other_intervals(
+                    reads, level, None, method, convention, (), total)
+            return Check("interval", (claim.id,), statement, bool(fits), roles)
+        counts = [known[0]] if known else list(range(n + 1))
+        if "percent" in numbers:
+            token, step = numbers["percent"], claim.precision["percent"]
+            counts = [k for k in counts
+                      if printed.rounds_to(100 * k / n, token.value, step, convention)]
+            if not counts:
+                return None            # the percentage check names it
+        fits = [k for k in counts if _prints(reads, level, k, n, method, convention)]
+        if fits:
+            return Check("interval", (claim.id,),
+                         f"{', '.join(f'{k}/{n}' for k in fits)} "
+                         f"{'prints' if len(fits) == 1 else 'print'} as {claim.printed!r} "
+                         f"with the {method} interval {words}", True, roles)
+        def miss(k: int) -> float:     # how far k/n's interval is from the printed one
+            low, high = _proportion_ci(k, n, level, method)
+            got = {"ci_low": 100 * low, "ci_high": 100 * high}
+            return sum(abs(got[r] - v) for r, v, _ in reads if r in got)
+
+        shown = []
+        for k in sorted(counts, key=miss)[:2]:
+            low, high = _proportion_ci(k, n, level, method)
+            shown.append(f"{k}/{n} gives {_ci_text(claim, 100 * k / n, 100 * low, 100 * high)}")
+        statement = (f"no k/{n} prints as {claim.printed!r} with the {method} interval {words} "
+                     f"({'; '.join(shown)})"
+                     + _other_intervals(reads, level, n, method, convention, counts, total))
+        return Check("interval", (claim.id,), statement, False, roles)
+
+    def _table_check(self, claim: Claim, reading: Reading) -> Check | None:
+        """Whether a p-value of a 2x2 table can print at the group sizes the figures fix."""
+        test = reading.test
+        # Boschloo's test is left out: enumerating its tables takes seconds.
+        if not reading.measure.invertible(reading) or test not in inversion.TWO_BY_TWO or \
+                test is inversion.Test.boschloo_exact:
+            return None
+        n1 = self.size_of(reading.population, reading.groups[0])
+        n2 = self.size_of(reading.population, reading.groups[1])
+        if not n1 or not n2:
+            return None
+        token, step = claim.numbers()["p"], claim.precision["p"]
+        fits = inversion.feasible_tables(test, reading.direction, token.value, step, n1, n2)
+        way = {"first_higher": ", the first group higher", "first_lower": ", the first group "
+               "lower", None: ""}[reading.direction]
+        statement = (f"{len(fits)} table(s) of {n1} vs {n2} patients give p = {token.text} "
+                     f"under {test.value}{way}")
+        if not fits:
+            others = [t.value for t in inversion.TWO_BY_TWO if t is not test
+                      and t is not inversion.Test.boschloo_exact
+                      and inversion.feasible_tables(t, reading.direction, token.value, step, n1, n2)]
+            statement = (f"no table of {n1} vs {n2} patients gives p = {token.text} under "
+                         f"{test.value}{way}"
+                         + (f"; {' and '.join(others)} {'does' if len(others) == 1 else 'do'}"
+                            if others else "; nor does another 2x2 test"))
+        return Check("p-value", (claim.id,), statement, bool(fits), ("p",))
+
+
+def _ci_text(claim: Claim, percent: float, low: float, high: float) -> str:
+    """A proportion and its interval at the claim's printed precision."""
+    decimals = {r: printed.decimals_of(claim.precision[r]) for r in claim.reads}
+    return (f"{printed.fmt(percent, decimals.get('percent', 1))}% "
+            f"({printed.fmt(low, decimals.get('ci_low', 1))}–"
+            f"{printed.fmt(high, decimals.get('ci_high', 1))}%)")
+
+
+@lru_cache(maxsize=None)
+def _proportion_ci(k: int, n: int, level: float, method: str) -> tuple[float, float]:
+    return inversion.intervals.proportion_ci(k, n, level, method)
+
+
+def _prints(reads: tuple, level: float, k: int, n: int, method: str,
+            convention: str | None) -> bool:
+    """Whether k/n and its interval print as ``reads`` ((role, value, step) of percent and bounds)."""
+    low, high = _proportion_ci(k, n, level, method)
+    got = {"percent": 100 * k / n, "ci_low": 100 * low, "ci_high": 100 * high}
+    return all(printed.rounds_to(got[r], v, s, convention) for r, v, s in reads)
+
+
+def _other_intervals(reads: tuple, level: float, n: int | None, method: str,
+                     convention: str | None, counts, total: int | None) -> str:
+    """Where an interval fails: the methods, conventions and denominators under which it prints."""
+    found = []
+    for other in inversion.intervals.PROPORTION_INTERVALS:
+        for name in (convention, *printed.CONVENTIONS):
+            if (other, name) == (method, convention):
+                continue
+            if n is not None:
+                fits = [(k, n) for k in counts if _prints(reads, level, k, n, other, name)]
+            elif total:
+                fits = inversion.feasible_proportions(reads, level, total, other, name)
+            else:
+                fits = []
+            if fits:
+                found.append(f"{fits[0][0]}/{fits[0][1]} does with the {other} interval"
+                             + ("" if name == convention else f" {_convention_words(name)}"))
+                break
+    out = "; " + "; ".join(found[:3]) if found else "; nor with another interval or convention"
+    if total and n is not None:
+        anywhere = inversion.feasible_proportions(reads, level, total, method, convention)
+        anywhere = [f"{k}/{m}" for k, m in anywhere if m != n][:3]
+        out += (f"; with the {method} interval, {', '.join(anywhere)} "
+                f"{'does' if len(anywhere) == 1 else 'do'}" if anywhere else
+                f"; no k/n with n up to {total} does with the {method} interval")
+    return out
+
+
+def cohort_size(ledger: Ledger, facts: CountFacts | None = None) -> int:
+    """How many patients the study has: its size claim's count, else the sum of its groups' sizes.
+
+    Without a ``size_claim``, every group's size must be fixed by the printed
+    figures (:class:`CountFacts`: a count of the group, or what partitions
+    derive).
+
+    Raises
+    ------
+    LedgerError
+        When neither a size claim nor the groups' sizes fix it; the message
+        says what to add.
+
+    Examples
+    --------
+    >>> from cart_lib import ledger
+    >>> cohort_size(ledger.load("hu2019"))
+    31
+    """
+    if ledger.size_claim is not None:
+        return int(ledger.claim(ledger.size_claim).numbers()["count"].value)
+    facts = facts if facts is not None else CountFacts(ledger)
+    sizes = {group: facts.size_of(f"group == {group!r}") for group in ledger.groups}
+    missing = [group for group, size in sizes.items() if size is None]
+    if missing:
+        file = paths.relative(ledger.path) if ledger.path else ledger.study
+        raise LedgerError(file, None, "size_claim",
+                          f"no size_claim, and no printed figure fixes the size of group(s) "
+                          f"{', '.join(repr(g) for g in missing)}: name a claim that counts "
+                          f"the whole cohort as size_claim, or add a count of each such group "
+                          f"(for example event \"group == {missing[0]!r}\" in population "
+                          f"\"True\")")
+    return sum(sizes.values())
 
 
 def _other_conventions(value: float, step: float, n: int, convention: str | None,
@@ -440,8 +677,29 @@ def _other_conventions(value: float, step: float, n: int, convention: str | None
              if printed.rounds_to(100 * j / n, value, step, name)]
     words = {"half-up": "rounding half up", "half-even": "rounding half to even",
              "truncate": "truncated"}
-    return "".join(f"; {j}/{n} does when {words[name]}" if name == "truncate" else
-                   f"; {j}/{n} does {words[name]}" for j, name in found)
+    if found:
+        return "".join(f"; {j}/{n} does when {words[name]}" if name == "truncate" else
+                       f"; {j}/{n} does {words[name]}" for j, name in found)
+    if k is None:
+        return "; nor does any under another convention"
+    # The printed count cannot give it: say which counts of the same denominator would.
+    others = sorted({j for name in (convention, *printed.CONVENTIONS) for j in range(n + 1)
+                     if printed.rounds_to(100 * j / n, value, step, name)})
+    return (f"; {k}/{n} prints so under no convention, "
+            + (f"and no k/{n} does" if not others else
+               " and ".join(f"{j}/{n}" for j in others) + (" does" if len(others) == 1
+                                                             else " do")))
+
+
+def _convention_words(convention: str | None) -> str:
+    """A reading's rounding convention in words.
+
+    >>> _convention_words(None), _convention_words("half-up")
+    ('under every rounding convention', 'rounding half up')
+    """
+    words = {"half-up": "rounding half up", "half-even": "rounding half to even",
+             "truncate": "truncated"}
+    return words[convention] if convention else "under every rounding convention"
 
 
 def _informative(facts: list[Fact]) -> bool:
@@ -615,10 +873,28 @@ def derived_frame(ledger: Ledger) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study", "patients", "size", "how", "from"])
 
 
-def failed_checks(ledger: Ledger, replace: Mapping[str, Reading] | None = None) -> list[Check]:
-    """The checks that fail when the given readings replace the adopted ones."""
+def failed_checks(ledger: Ledger, replace: Mapping[str, Reading] | None = None,
+                  figures: bool = False) -> list[Check]:
+    """The checks that fail when the given readings replace the adopted ones.
+
+    With ``figures``, also each figure's own numbers against the sizes the
+    printed figures fix (:meth:`CountFacts.figure_checks`): whether every
+    count, percentage, interval and 2x2 p-value can print at all. This is
+    what ``reconstruct`` runs before any search, from the ledger alone, in
+    well under a second; every failure is listed, each naming its claims and
+    the roles at stake (:attr:`Check.named`).
+
+    Examples
+    --------
+    >>> from cart_lib import ledger
+    >>> failed_checks(ledger.load("zhang2020"), figures=True)
+    []
+    """
     facts = CountFacts(ledger, replace)
-    return [c for c in facts.checks + range_checks(ledger, replace) if not c.holds]
+    checks = facts.checks + range_checks(ledger, replace)
+    if figures:
+        checks += facts.figure_checks()
+    return [c for c in checks if not c.holds]
 
 
 @dataclass
@@ -725,23 +1001,22 @@ def invert_from_ledger(ledger: Ledger) -> list[tuple[Claim, Reading, object, str
     """Invert every p-value and interval from the ledger alone, before any cohort exists.
 
     Group sizes come from the printed figures (:class:`CountFacts`). Returns,
-    for each reading that prints a p-value or an exact interval, ``(claim,
+    for each reading that prints a p-value or an interval, ``(claim,
     reading, inversion, why)``: the :class:`cart_lib.inversion.ReadingInversion`,
     or None with the reason it cannot be inverted.
     """
     facts = CountFacts(ledger)
-    size_claim = ledger.claim(ledger.size_claim).numbers()["count"].value
     out = []
     for claim in ledger.claims:
         for reading in claim.readings:
-            if not {"p", "ci_low"} & reading.measure.roles:
-                continue                  # prints neither a p-value nor an interval
+            if not inversion.prints_p_or_interval(claim):
+                continue
             why = inversion.why_not_invertible(reading)
             if why:
                 out.append((claim, reading, None, why))
                 continue
             if not reading.measure.takes_groups:
-                n = facts.size_of(reading.population) or int(size_claim)
+                n = facts.size_of(reading.population) or cohort_size(ledger, facts)
                 out.append((claim, reading, inversion.invert_sizes(claim, reading, n), ""))
                 continue
             n1 = facts.size_of(reading.population, reading.groups[0])

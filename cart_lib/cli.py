@@ -3,16 +3,20 @@
 Commands
 --------
 claims
-    List the claims ledger as a table, or as JSON objects, with each claim's
-    figure reproduced from the committed cohort and its status.
+    List the claims ledger as a table, or as JSON objects, with the value read
+    for each role of each figure, the figure reproduced from the committed
+    cohort and its status; then, on stderr, every figure the ledger alone shows
+    cannot hold (exit status 1 if any).
 reconstruct
     Search for a cohort satisfying every claim of a study; write it with its
     provenance under ``data/cohorts/``.
 invert
-    For each p-value and exact interval, list every table or rank
+    For each p-value and interval, list every table, rank or count
     configuration that prints as published, under each reading, at the group
     sizes of the committed cohort or, before one exists, those the printed
-    figures fix; a figure that cannot be inverted is listed with the reason.
+    figures fix; a reading that cannot be inverted (a log-rank test, a test
+    across more than two groups, a Kaplan-Meier interval) is listed with the
+    reason. Figures the ledger alone shows cannot hold are listed on stderr.
 rscript
     Write a study's claims as a self-contained R script (base R and
     survival) that recomputes each from the cohort CSV and reports MATCH,
@@ -41,7 +45,7 @@ import sys
 from pathlib import Path
 
 from . import paths
-from .report import claim_rows
+from .report import claim_rows, read_text
 from .errors import CartError
 
 
@@ -68,8 +72,13 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
         print()
     else:
-        _print_table(rows, ["study", "id", "printed", "statistic", "reproduced", "status"])
-    return 0
+        _print_table([r | {"read": read_text(r["read"])} for r in rows],
+                     ["study", "id", "printed", "read", "statistic", "reproduced", "status"])
+    # What the ledger alone shows cannot hold, once per problem (a check may name several claims).
+    problems = dict.fromkeys(f"{r['study']} {p}" for r in rows for p in r["problems"])
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
@@ -91,9 +100,10 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
                 ledger_mod.load(study), exc.claims, seed=args.seed,
                 time_budget=min(CONFLICT_TIME_BUDGET, budget)) if exc.claims else ([], True)
             # Short searches failing to meet a set prove nothing: say what was seen.
-            found = ("Smallest set of claims that short searches could not meet together "
+            found = ("Smallest set of claims that shorter searches did not meet together "
                      "(not proven impossible)") if complete else \
-                "Claims that could not all be met (time ran out before narrowing them down)"
+                ("Claims not met together (not proven impossible; the time ran out before "
+                 "narrowing them down)")
             raise CartError(f"{exc}. {found}: {', '.join(core) or 'none isolated'}. "
                             f"Nothing was written.") from None
         out = paths.COHORTS if args.out is None else args.out
@@ -107,8 +117,9 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 
 def _cmd_invert(args: argparse.Namespace) -> int:
     from . import ledger as ledger_mod
-    from .audit import invert_from_ledger
-    from .inversion import check_infeasible_as_printed, invert_reading, why_not_invertible
+    from .audit import failed_checks, invert_from_ledger
+    from .inversion import (check_infeasible_as_printed, invert_reading, prints_p_or_interval,
+                            why_not_invertible)
     from .reconstruct import load_table
 
     studies = [args.study] if args.study else paths.studies()
@@ -124,8 +135,7 @@ def _cmd_invert(args: argparse.Namespace) -> int:
         else:
             found = [(c, r, None if why_not_invertible(r) else
                       invert_reading(c, r, led, table), why_not_invertible(r))
-                     for c in led.claims for r in c.readings
-                     if r.statistic.value in ("p_value", "exact_ci")]
+                     for c in led.claims if prints_p_or_interval(c) for r in c.readings]
         inversions, shown = [], None
         for claim, reading, inv, why in found:
             if args.claim and claim.id != args.claim:
@@ -148,6 +158,9 @@ def _cmd_invert(args: argparse.Namespace) -> int:
                       f"{inv.any_split[:6]}")
         if args.claim is None and table is not None:
             problems += [f"{study}: {p}" for p in check_infeasible_as_printed(led, inversions)]
+        # Every figure the ledger alone shows cannot hold, at the sizes the figures fix.
+        problems += [f"{study} {c.named}" for c in failed_checks(led, figures=True)
+                     if args.claim is None or args.claim in c.claims]
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -33,8 +33,8 @@ if TYPE_CHECKING:   # the ledger's statistics use this module: its types are for
 
 __all__ = ["MANN_WHITNEY", "TWO_BY_TWO", "ReadingInversion", "check_infeasible_as_printed",
            "feasible_proportions", "feasible_tables", "feasible_tables_any_split", "feasible_u",
-           "invert_ledger", "invert_reading", "invert_sizes", "invertible", "table_distance",
-           "table_p", "why_not_invertible"]
+           "invert_ledger", "invert_reading", "invert_sizes", "invertible", "prints_p_or_interval",
+           "table_distance", "table_p", "why_not_invertible"]
 
 
 def table_p(test: Test, a: int, b: int, c: int, d: int) -> float:
@@ -120,19 +120,25 @@ def feasible_u(test: Test, direction: str | None, target: float, step: float,
 
 @lru_cache(maxsize=None)
 def feasible_proportions(reads: tuple[tuple[str, float, float], ...], level: float,
-                         max_n: int, method: str = "clopper-pearson") -> tuple[tuple[int, int], ...]:
+                         max_n: int, method: str = "clopper-pearson",
+                         convention: str | None = None) -> tuple[tuple[int, int], ...]:
     """Every (count, denominator) up to ``max_n`` whose interval prints as claimed.
 
     ``reads`` holds (role, printed value, step) for the roles ``percent``,
     ``ci_low`` and ``ci_high``; ``method`` names the interval
-    (:data:`cart_lib.intervals.PROPORTION_INTERVALS`).
+    (:data:`cart_lib.intervals.PROPORTION_INTERVALS`); ``convention`` is the
+    reading's rounding (:func:`cart_lib.printed.rounds_to`).
     """
+    percent = [(v, s) for r, v, s in reads if r == "percent"]
     out = []
     for n in range(1, max_n + 1):
         for k in range(n + 1):
+            # The percentage is cheap: only counts that print it need their interval.
+            if percent and not rounds_to(100 * k / n, *percent[0], convention):
+                continue
             low, high = intervals.proportion_ci(k, n, level, method)
             got = {"percent": 100 * k / n, "ci_low": 100 * low, "ci_high": 100 * high}
-            if all(rounds_to(got[r], v, s) for r, v, s in reads if r in got):
+            if all(rounds_to(got[r], v, s, convention) for r, v, s in reads if r in got):
                 out.append((k, n))
     return tuple(out)
 
@@ -212,6 +218,12 @@ def invert_sizes(claim: Claim, reading: Reading, n1: int, n2: int | None = None,
     out = ReadingInversion(claim.id, reading.id, "", "", literal=reading.literal,
                            adopted=reading.adopted)
     return reading.measure.invert(claim, reading, out, n1, n2, any_split)
+
+
+def prints_p_or_interval(claim: Claim) -> bool:
+    """Whether a claim prints a p-value or an interval: the figures ``invert`` lists, each
+    inverted or with the reason it cannot be (:func:`why_not_invertible`)."""
+    return bool({"p", "ci_low", "ci_high"} & set(claim.reads))
 
 
 def why_not_invertible(reading: Reading) -> str:

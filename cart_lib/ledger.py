@@ -528,7 +528,9 @@ class Ledger(_Strict):
     reference: Reference
     sources: dict[str, str]
     design: str
-    size_claim: str
+    #: The claim counting the whole cohort; without one, the cohort is the sum of the groups'
+    #: sizes, each fixed by the printed figures (:func:`cart_lib.audit.cohort_size`).
+    size_claim: str | None = None
     groups: dict[str, dict[str, str | bool | float | None]] = Field(min_length=1)
     rules: Rules
     record: dict[str, Domain] = {}
@@ -695,8 +697,24 @@ def check_ledger(ledger: Ledger, file: str) -> None:
         if claim.id in seen:
             raise LedgerError(file, claim.id, "id", "duplicate claim id")
         seen.add(claim.id)
-    if ledger.size_claim not in seen:
+    if ledger.size_claim is not None and ledger.size_claim not in seen:
         raise LedgerError(file, None, "size_claim", f"names no claim: {ledger.size_claim!r}")
+    if ledger.size_claim is not None:
+        claim = ledger.claim(ledger.size_claim)
+        reading = claim.adopted
+        whole = (reading.statistic.value == "count" and "count" in claim.reads
+                 and (reading.population or "").strip() == "True"
+                 and (reading.event or "True").strip() == "True" and reading.each is None)
+        if not whole:
+            counted = " and ".join(f"{name} {text!r}" for name, text in
+                                   (("population", reading.population), ("event", reading.event))
+                                   if text and text.strip() != "True") \
+                or f"statistic '{reading.statistic.value}' reading {claim.reads}"
+            raise LedgerError(file, claim.id, "size_claim",
+                              f"the size claim must count the whole cohort (statistic count, "
+                              f"population \"True\", no event), but it counts {counted}; name "
+                              f"a claim that counts every patient, or omit size_claim to take "
+                              f"the cohort's size from its groups' sizes")
     held = [("facts", i, f) for i, f in enumerate(ledger.facts)] + \
         [("constraints", i, c) for i, c in enumerate(ledger.constraints)]
     for section, i, fact in held:

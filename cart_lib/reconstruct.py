@@ -5,9 +5,11 @@
 the cohort against the patient record (:mod:`cart_lib.schema`), and writes
 ``data/cohorts/S.csv`` with its provenance ``data/cohorts/S.provenance.json``
 (seed, hash of the ledger, library and package versions). Nothing is written
-when the search fails: the command says whether time or moves ran out, and
-names the smallest set of claims that short searches could not meet together,
-which does not prove they cannot hold.
+when the search fails: the command says the claims were not met together
+within the time budget (or the move limit), and names the smallest set of
+claims that shorter searches did not meet together, which does not prove
+they cannot hold. Only the checks run before the search, from the ledger
+alone, prove figures impossible.
 """
 
 from __future__ import annotations
@@ -84,18 +86,22 @@ def reconstruct(study: str, seed: int = 0, time_budget: float = TIME_BUDGET,
     Raises
     ------
     SearchError
-        When the ledger's own arithmetic fails (checked before any search, by
-        :func:`cart_lib.audit.failed_checks`, in well under a second), or when
-        no cohort is found; its message names the claims.
+        When the ledger alone shows that some figures cannot hold (checked
+        before any search, by :func:`cart_lib.audit.failed_checks` with every
+        figure against the sizes the figures fix, in well under a second:
+        every problem is named, with its claims and roles), or when no cohort
+        is found within the time budget, which proves nothing; its message
+        names the claims.
+    LedgerError
+        When neither a size claim nor the groups' sizes fix the cohort's size.
     """
     led = ledger_mod.load(study)
-    from .audit import failed_checks     # the audit's arithmetic: from the ledger alone, at once
-    failed = failed_checks(led)
+    from .audit import failed_checks     # from the ledger alone, at once
+    failed = failed_checks(led, figures=True)
     if failed:
         raise SearchError(study, "the printed figures cannot hold together as the ledger reads "
                                  "them, so no search was run: "
-                                 + "; ".join(f"{', '.join(c.claims)}: {c.statement}"
-                                             for c in failed),
+                                 + "; ".join(c.named for c in failed),
                           sorted({i for c in failed for i in c.claims}), proven=True)
     search = Search(led, seed=seed, time_budget=time_budget, progress=progress,
                     max_moves=max_moves)

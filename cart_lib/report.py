@@ -23,24 +23,35 @@ def claim_rows(study: str | None = None) -> list[dict]:
     Returns
     -------
     list of dict
-        Keys ``id``, ``study``, ``printed``, ``reproduced``, ``status``,
+        Keys ``id``, ``study``, ``printed``, ``read`` (the value read for
+        each role, in order), ``reproduced``, ``status``,
         ``statistic``, ``says``, ``locator``, ``holds_for``, ``reading``,
         ``rounding`` (the convention the figure needs, ``any`` when it prints
-        the same under every one), ``alternatives``, ``question``. ``reproduced`` is the figure computed
+        the same under every one), ``alternatives``, ``question``,
+        ``problems``. ``reproduced`` is the figure computed
         from the study's committed cohort, written as printed, and ``status``
         is ``match``, ``mismatch`` or ``infeasible-as-printed``; before a
-        cohort exists they are None and ``pending``.
+        cohort exists they are None and ``pending``. ``problems`` lists what
+        the ledger alone shows cannot hold about the figure
+        (:func:`cart_lib.audit.failed_checks`, every figure against the sizes
+        the printed figures fix), empty when nothing does.
 
     Examples
     --------
     >>> rows = claim_rows("hu2019")
-    >>> rows[0]["id"], rows[0]["printed"]
-    ('total_patients', '31 patients')
+    >>> rows[0]["id"], rows[0]["printed"], rows[0]["read"]
+    ('total_patients', '31 patients', {'count': 31})
     """
+    from .audit import failed_checks
+
     studies = [study] if study else paths.studies()
     rows = []
     for slug in studies:
         led = ledger_mod.load(slug)
+        problems: dict[str, list[str]] = {}
+        for check in failed_checks(led, figures=True):
+            for claim_id in check.claims:
+                problems.setdefault(claim_id, []).append(check.named)
         results = {}
         if paths.cohort_path(slug).exists():
             from .evaluate import Evaluator
@@ -53,6 +64,8 @@ def claim_rows(study: str | None = None) -> list[dict]:
                 "id": claim.id,
                 "study": led.study,
                 "printed": claim.printed,
+                "read": {role: int(tok.value) if tok.decimals == 0 else tok.value
+                         for role, tok in claim.numbers().items()},
                 "reproduced": result.adopted.reproduced if result else None,
                 "status": result.status if result else "pending",
                 "statistic": adopted.statistic.value,
@@ -63,15 +76,28 @@ def claim_rows(study: str | None = None) -> list[dict]:
                 "rounding": adopted.rounding or "any",
                 "alternatives": [r.id for r in claim.readings if not r.adopted],
                 "question": claim.question,
+                "problems": problems.get(claim.id, []),
             })
     return rows
 
 
+def read_text(read: dict) -> str:
+    """The values a figure is read as, role by role: ``count=3, denominator=13, percent=23.07``.
+
+    >>> read_text({"count": 3, "denominator": 13, "percent": 23.07, "p": 0.00001})
+    'count=3, denominator=13, percent=23.07, p=0.00001'
+    """
+    from decimal import Decimal
+
+    return ", ".join(f"{role}={Decimal(repr(value)):f}" for role, value in read.items())
+
+
 def claims_frame(study: str) -> pd.DataFrame:
-    """The claims of one study as a table for the book: printed, reproduced, status."""
+    """The claims of one study as a table for the book: printed, read, reproduced, status."""
     rows = claim_rows(study)
-    frame = pd.DataFrame(rows)[["id", "printed", "reproduced", "status", "statistic", "reading",
-                                "rounding"]]
+    frame = pd.DataFrame(rows)[["id", "printed", "read", "reproduced", "status", "statistic",
+                                "reading", "rounding"]]
+    frame["read"] = frame["read"].map(read_text)
     return frame.set_index("id")
 
 

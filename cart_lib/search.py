@@ -1,7 +1,7 @@
 """The search for a cohort that satisfies every claim of a study at once.
 
 A cohort is found, not typed. The ledger says how many patients there are
-(``size_claim``), what each reporting group fixes (``groups``) and which
+(``size_claim``, or the sizes of its groups), what each reporting group fixes (``groups``) and which
 values each reported column may take (``record``); every other column stays
 empty. The search state gives each patient an index into each column's grid;
 the visible cohort is built from it by the record's consistency rules
@@ -40,6 +40,7 @@ import numpy as np
 from . import cohort as cohort_mod
 from . import expressions
 from . import objectives as objectives_mod
+from .audit import cohort_size
 from .cohort import Table
 from .errors import SearchError
 from .evaluate import Evaluator
@@ -121,8 +122,7 @@ class Space:
 
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
-        size_claim = ledger.claim(ledger.size_claim)
-        self.size = int(size_claim.numbers()["count"].value)
+        self.size = cohort_size(ledger)   # the size claim's count, or the groups' sizes summed
         self.groups = list(ledger.groups)
         self.extra = {k: v.dtype for k, v in ledger.columns.items()}
         self.grids: dict[str, Grid] = {"group": Grid("group", np.array(self.groups, dtype=object),
@@ -523,10 +523,11 @@ class Search:
         failing = [self.objective_name(i) for i, v in losses.items() if v > 0]
         self.best_state = best_state
         elapsed = time.monotonic() - self._start
-        why = (f"the time budget of {self.time_budget:g} s ran out"
-               if elapsed > self.time_budget else f"the limit of {self.max_moves:,} moves was reached")
-        raise SearchError(self.ledger.study, f"no cohort found: {why} after {self._moves:,} moves "
-                                             f"({elapsed:.1f} s), which does not prove that none "
+        within = (f"{self.time_budget:g} s (the time budget; {self._moves:,} moves)"
+                  if elapsed > self.time_budget else
+                  f"{self.max_moves:,} moves (the move limit; {elapsed:.1f} s)")
+        raise SearchError(self.ledger.study, f"no cohort found: the claims were not met together "
+                                             f"within {within}, which does not prove that none "
                                              f"exists; still unmet at the best cohort found: "
                                              f"{', '.join(failing)}", failing)
 

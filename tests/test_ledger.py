@@ -166,6 +166,23 @@ def test_size_claim_that_names_no_claim(toy_ledger, write_ledger):
     assert _error(write_ledger, toy_ledger).field == "size_claim"
 
 
+@pytest.mark.parametrize("measure, counted", [
+    ({"population": "group == 'a'", "statistic": "count"}, "population \"group == 'a'\""),
+    ({"population": "True", "event": "cr_d30", "statistic": "count"}, "event 'cr_d30'"),
+])
+def test_a_size_claim_that_does_not_count_the_whole_cohort_is_refused(toy_ledger, write_ledger,
+                                                                       measure, counted):
+    toy_ledger["claims"][0]["measure"] = measure
+    err = _error(write_ledger, toy_ledger)
+    assert (err.claim, err.field) == ("total", "size_claim")
+    assert err.rule.startswith("the size claim must count the whole cohort") and counted in err.rule
+
+
+def test_a_ledger_without_a_size_claim_loads(toy_ledger, write_ledger):
+    del toy_ledger["size_claim"]
+    assert L.load_ledger(write_ledger(toy_ledger)).size_claim is None
+
+
 def test_variable_cycle(toy_ledger, write_ledger):
     toy_ledger["variables"]["a"] = {"expr": "b", "description": "x"}
     toy_ledger["variables"]["b"] = {"expr": "a", "description": "x"}

@@ -68,7 +68,7 @@ class ExactCI(Count):
         reads = tuple((r, claim.numbers()[r].value, claim.precision[r]) for r in claim.reads
                       if r in ("percent", "ci_low", "ci_high"))
         return inversion.feasible_proportions(reads, level_of(claim) / 100, max_n,
-                                              self.method(reading))
+                                              self.method(reading), reading.rounding)
 
     def invertible(self, reading) -> bool:
         return True

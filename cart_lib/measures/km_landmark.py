@@ -21,6 +21,12 @@ def check_interval(claim, reading) -> list[tuple[str, str]]:
     return []
 
 
+#: Why a Kaplan-Meier figure is not inverted (:meth:`Measure.why_not_invertible`).
+KM_NOT_INVERTIBLE = ("a Kaplan-Meier estimate and its Greenwood interval depend on every "
+                     "patient's time and censoring, not on a count or a table: there is no "
+                     "finite list of configurations to enumerate")
+
+
 def level_of(claim) -> float:
     """The interval's printed level in percent (95 when not printed)."""
     return claim.numbers()["level"].value if "level" in claim.reads else 95.0
@@ -38,6 +44,9 @@ class KMLandmark(Measure):
 
     def problems(self, claim, reading, ledger):
         return check_interval(claim, reading)
+
+    def why_not_invertible(self, reading) -> str:
+        return KM_NOT_INVERTIBLE
 
     def compute(self, ctx, claim, reading, table) -> Computed:
         population = ctx.mask(reading.population, table)

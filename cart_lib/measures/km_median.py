@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import intervals, statistics
 from ._base import Computed, Measure, register
-from .km_landmark import check_interval, level_of
+from .km_landmark import KM_NOT_INVERTIBLE, check_interval, level_of
 
 
 def flat_at_half(times: np.ndarray, at_risk: np.ndarray, events: np.ndarray) -> bool:
@@ -39,6 +39,9 @@ class KMMedian(Measure):
 
     def problems(self, claim, reading, ledger):
         return check_interval(claim, reading)
+
+    def why_not_invertible(self, reading) -> str:
+        return KM_NOT_INVERTIBLE
     cost = 3
     fast_differs = True
 

@@ -151,6 +151,9 @@ def _why_not_invertible(measure: Measure, reading) -> str:
         return ("a log-rank p-value depends on every patient's time and event, not on a "
                 "table or a rank sum: there is no finite list of configurations to "
                 "enumerate")
+    if not measure.invertible(reading):
+        return (f"inversion enumerates the 2x2 tables and Mann-Whitney rank sums of two "
+                f"groups; a {reading.test.value} p-value is neither")
     return Measure.why_not_invertible(measure, reading)
 
 
