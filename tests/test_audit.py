@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cart_lib import audit, ledger as L, paths
-from cart_lib.errors import LedgerError
+from cart_lib.evaluate import audit
+from cart_lib import ledger as L
+from cart_lib.core import paths
+from cart_lib.core.errors import LedgerError
 
 STUDIES = paths.studies()
 

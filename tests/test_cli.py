@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 
-from cart_lib import ledger as L, paths
-from cart_lib.paths import ROOT
+from cart_lib import ledger as L
+from cart_lib.core import paths
+from cart_lib.core.paths import ROOT
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

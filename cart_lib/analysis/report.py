@@ -1,0 +1,138 @@
+"""Tables of claims, for the command line and the book.
+
+Each function returns plain rows or a pandas DataFrame, so that the CLI, the
+chapters and the tests read the same thing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import ledger as ledger_mod
+from ..core import paths
+
+
+def claim_rows(study: str | None = None) -> list[dict]:
+    """One row per claim, in ledger order.
+
+    Parameters
+    ----------
+    study : str, optional
+        Restrict to one study; all studies when omitted.
+
+    Returns
+    -------
+    list of dict
+        Keys ``id``, ``study``, ``printed``, ``reproduced``, ``status``,
+        ``statistic``, ``says``, ``locator``, ``holds_for``, ``reading``,
+        ``rounding`` (the convention the figure needs, ``any`` when it prints
+        the same under every one), ``alternatives``, ``question``. ``reproduced`` is the figure computed
+        from the study's committed cohort, written as printed, and ``status``
+        is ``match``, ``mismatch`` or ``infeasible-as-printed``; before a
+        cohort exists they are None and ``pending``.
+
+    Examples
+    --------
+    >>> rows = claim_rows("hu2019")
+    >>> rows[0]["id"], rows[0]["printed"]
+    ('total_patients', '31 patients')
+    """
+    studies = [study] if study else paths.studies()
+    rows = []
+    for slug in studies:
+        led = ledger_mod.load(slug)
+        results = {}
+        if paths.cohort_path(slug).exists():
+            from ..evaluate import Evaluator
+            from ..reconstruct import load_table
+            results = {r.claim.id: r for r in Evaluator(led).evaluate(load_table(slug))}
+        for claim in led.claims:
+            adopted = claim.adopted
+            result = results.get(claim.id)
+            rows.append({
+                "id": claim.id,
+                "study": led.study,
+                "printed": claim.printed,
+                "reproduced": result.adopted.reproduced if result else None,
+                "status": result.status if result else "pending",
+                "statistic": adopted.statistic.value,
+                "says": claim.says,
+                "locator": str(claim.locator),
+                "holds_for": {role: list(iv) for role, iv in claim.holds_for().items()},
+                "reading": adopted.id,
+                "rounding": adopted.rounding or "any",
+                "alternatives": [r.id for r in claim.readings if not r.adopted],
+                "question": claim.question,
+            })
+    return rows
+
+
+def claims_frame(study: str) -> pd.DataFrame:
+    """The claims of one study as a table for the book: printed, reproduced, status."""
+    rows = claim_rows(study)
+    frame = pd.DataFrame(rows)[["id", "printed", "reproduced", "status", "statistic", "reading",
+                                "rounding"]]
+    return frame.set_index("id")
+
+
+def intervals_frame(claim: ledger_mod.Claim) -> pd.DataFrame:
+    """For one claim: each printed number, its role, and the values that print the same."""
+    rows = []
+    convention = claim.adopted.rounding
+    brackets = {None: "()", "half-up": "[)", "truncate": "[)"}
+    for role, token in claim.numbers().items():
+        low, high = claim.holds_for()[role]
+        left, right = brackets.get(convention, "[]" if (token.value / claim.precision[role]) % 2
+                                   == 0 else "()")
+        rows.append({"role": role, "printed": token.text + ("%" if token.percent else ""),
+                     "precision": claim.precision[role],
+                     "holds for": f"{left}{low:g}, {high:g}{right}"})
+    return pd.DataFrame(rows).set_index("role")
+
+
+def facts_frame(study: str | None = None) -> pd.DataFrame:
+    """Every fact the studies' texts state in words, with the sentence it rests on."""
+    rows = [{"study": led.study, "fact": fact.id, "sentence": fact.sentence,
+             "where": str(fact.locator), "says": fact.says, "patients": fact.population,
+             "each of them": fact.holds}
+            for led in ([ledger_mod.load(study)] if study else ledger_mod.load_all())
+            for fact in led.facts]
+    return pd.DataFrame(rows).set_index(["study", "fact"])
+
+
+def rules_frame() -> pd.DataFrame:
+    """The record's timeline rules, and which study records the columns each one reads.
+
+    ``A`` in an expression stands for the study's earliest assessment day (a ledger rule).
+    """
+    from ..core import expressions
+    from ..core.record import timeline_rules
+
+    ledgers = ledger_mod.load_all()
+    rows = []
+    for rule in timeline_rules(None):
+        names = (expressions.names(rule.population) | expressions.names(rule.holds)) - {"A"}
+        row = {"rule": rule.id, "says": rule.says, "patients": rule.population,
+               "each of them": rule.holds}
+        for led in ledgers:
+            waived = rule.id in led.rules.waive
+            row[led.study] = "waived" if waived else ("applies" if names <= led.recorded()
+                                                      else "not recorded")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("rule")
+
+
+def ambiguities_frame(study: str | None = None) -> pd.DataFrame:
+    """Every reading of every claim that has more than one, with its status in the ledger."""
+    rows = []
+    for led in ([ledger_mod.load(study)] if study else ledger_mod.load_all()):
+        for claim in led.claims:
+            if len(claim.readings) < 2:
+                continue
+            for reading in claim.readings:
+                rows.append({"study": led.study, "claim": claim.id, "question": claim.question,
+                             "reading": reading.id,
+                             "adopted": "yes" if reading.adopted else "",
+                             "literal": "yes" if reading.literal else "",
+                             "why": reading.why or ""})
+    return pd.DataFrame(rows).set_index(["study", "claim", "reading"])
