@@ -27,11 +27,14 @@ particular study.
 
 Examples
 --------
+In the toy study of the tests (``tests/data/toy/``), two groups of ten and a
+Fisher test printed as p = 0.020, with more severe CRS in the first group:
+
 >>> from cart_lib import ledger
 >>> from cart_lib.reconstruct import load_table
->>> frame = configurations(ledger.load("hu2019"), load_table("hu2019"), "severe_crs_p")
+>>> frame = configurations(ledger.load("toy"), load_table("toy"), "crs_p")
 >>> fitting(frame)[["reading", "label"]].to_records(index=False).tolist()
-[('fisher', '8/17 vs 1/11')]
+[('fisher', '7/10 vs 1/10'), ('fisher', '9/10 vs 3/10')]
 """
 
 from __future__ import annotations
@@ -83,8 +86,8 @@ def printed_p(claim: Claim) -> PrintedP:
     Examples
     --------
     >>> from cart_lib import ledger
-    >>> printed_p(ledger.load("hu2019").claim("severe_crs_p"))
-    PrintedP(value=0.049, step=0.001, low=0.0485, high=0.0495, text='0.049')
+    >>> printed_p(ledger.load("toy").claim("crs_p"))
+    PrintedP(value=0.02, step=0.001, low=0.0195, high=0.0205, text='0.020')
     """
     token = claim.numbers()["p"]
     step = claim.precision["p"]
@@ -244,8 +247,8 @@ def band_text(target: PrintedP) -> str:
     Examples
     --------
     >>> from cart_lib import ledger
-    >>> band_text(printed_p(ledger.load("hu2019").claim("severe_crs_p")))
-    '0.0485 to below 0.0495'
+    >>> band_text(printed_p(ledger.load("toy").claim("crs_p")))
+    '0.0195 to below 0.0205'
     """
     decimals = len(target.text.split(".")[1]) + 1 if "." in target.text else 1
     return f"{fmt(target.low, decimals)} to below {fmt(target.high, decimals)}"

@@ -33,9 +33,9 @@ def claim_rows(study: str | None = None) -> list[dict]:
 
     Examples
     --------
-    >>> rows = claim_rows("hu2019")
-    >>> rows[0]["id"], rows[0]["printed"]
-    ('total_patients', '31 patients')
+    >>> rows = claim_rows("toy")          # the toy study of the tests
+    >>> [(row["id"], row["printed"], row["status"]) for row in rows[:2]]
+    [('total', '20 patients', 'match'), ('n_a', '10 in group a', 'match')]
     """
     studies = [study] if study else paths.studies()
     rows = []

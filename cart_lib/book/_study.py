@@ -9,12 +9,14 @@ words as the claims it checks.
 
 Examples
 --------
->>> study = Study("hu2019")
->>> study.count("group == 'autoCAR'")
-17
->>> r = study.rate("cr_d30", "group == 'autoCAR'")
+The toy study of the tests (``tests/data/toy/``):
+
+>>> study = Study("toy")
+>>> study.count("group == 'a'")
+10
+>>> r = study.rate("cr_d30", "group == 'a'")
 >>> (r.k, r.n, round(r.percent, 1), round(r.low, 1), round(r.high, 1))
-(15, 17, 88.2, 63.6, 98.5)
+(8, 10, 80.0, 44.4, 97.5)
 """
 
 from __future__ import annotations
@@ -175,9 +177,9 @@ class Study:
 
         Examples
         --------
-        >>> figures = Study("hu2019").claim_figures()
-        >>> figures["cr_autocar"], figures["cr_autocar.ci_low"], figures["severe_crs_p.p"]
-        ('88.2% (95% CI 63.6–98.5%)', '63.6', '0.049')
+        >>> figures = Study("toy").claim_figures()
+        >>> figures["cr_a"], figures["cr_a.ci_low"], figures["crs_p.p"]
+        ('80.0% (95% CI 44.4–97.5%)', '44.4', '0.020')
         """
         prefix = f"{self.slug}." if prefixed else ""
         out: dict[str, str] = {}
