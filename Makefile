@@ -20,7 +20,7 @@ SAMPLE_N    := 1000
 # Everything the book may read: every file of the project but build products,
 # the environment and git's store. When none changed, make skips Sphinx (about
 # 3 s to find nothing to do); when one did, Sphinx rebuilds what depends on it,
-# and cart_lib.bookbuild re-executes, several at once, the notebooks that read
+# and cart_lib.book.bookbuild re-executes, several at once, the notebooks that read
 # a changed file of cart_lib/ or data/ (all of them after a change to the
 # lock), which the execution cache cannot see.
 BOOK_SOURCES := $(shell find . \( -name .git -o -name .venv -o -name _build -o -name __pycache__ \
@@ -71,7 +71,7 @@ readings: $(STAMP)  ## search under each alternative reading no check decides (d
 	$(BIN)/python -m cart_lib readings --seed $(SEED)
 
 notebooks: $(STAMP)  ## re-execute the chapters in place, one kernel per core (their outputs are nbval's reference)
-	$(BIN)/python -m cart_lib.notebooks
+	$(BIN)/python -m cart_lib.book.notebooks
 
 nbval: $(STAMP)  ## nbval on the chapters alone, one notebook per core (pytest-xdist, whole files per worker)
 	$(BIN)/python -m pytest -n auto --dist loadfile chapters

@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python benchmarks/bench_book.py [--repeat N] [--project PATH]``
 
-Works in a temporary copy of the project (``cart_lib.bookbuild.working_copy``),
+Works in a temporary copy of the project (``cart_lib.book.bookbuild.working_copy``),
 never in the working tree, and times, N times each, in that order:
 
 template book, clean build
@@ -25,7 +25,7 @@ one-line ledger edit
     a sample drawn from another version of the ledger); then ``make book``
     (every chapter that read one of those files executed again);
 plotting-function edit
-    a line added to ``cart_lib/plots.py``, then ``make book`` (every chapter
+    a line added to ``cart_lib/book/plots.py``, then ``make book`` (every chapter
     that imports the plots executed again);
 nbval
     ``make nbval`` (nbval on every chapter against its stored outputs, one
@@ -48,8 +48,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from cart_lib import paths
-from cart_lib.bookbuild import working_copy
+from cart_lib.core import paths
+from cart_lib.book.bookbuild import working_copy
 
 ROWS = ("template book, clean build", "clean build", "no-op rebuild (`make book`)",
         "Sphinx with nothing to do", "rebuild after a one-line ledger edit",
@@ -127,7 +127,7 @@ def main() -> int:
                                    copy, env))
             ledger_edit(copy, run)
             next(row).append(timed([*make, "book"], copy, env))
-            append(copy / "cart_lib/plots.py", f"# benchmark edit {run}\n")
+            append(copy / "cart_lib/book/plots.py", f"# benchmark edit {run}\n")
             next(row).append(timed([*make, "book"], copy, env))
             next(row).append(timed(nbval, copy, env))
             print(f"run {run + 1}/{args.repeat}: "

@@ -25,7 +25,8 @@ import tempfile
 import time
 import timeit
 
-from cart_lib import ledger, paths
+from cart_lib import ledger
+from cart_lib.core import paths
 from cart_lib.evaluate import Evaluator
 from cart_lib.reconstruct import load_table
 

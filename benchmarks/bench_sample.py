@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from cart_lib import paths
+from cart_lib.core import paths
 
 
 def main() -> int:

@@ -44,9 +44,9 @@ import json
 import sys
 from pathlib import Path
 
-from . import paths
-from .report import claim_rows, read_text
-from .errors import CartError
+from .core import paths
+from .analysis.report import claim_rows, read_text
+from .core.errors import CartError
 
 
 def _print_table(rows: list[dict], columns: list[str]) -> None:
@@ -83,7 +83,7 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from .reconstruct import conflicting_claims, reconstruct, write
-    from .search import CONFLICT_TIME_BUDGET, TIME_BUDGET, SearchError
+    from .reconstruct.search import CONFLICT_TIME_BUDGET, TIME_BUDGET, SearchError
 
     studies = [args.study] if args.study else paths.studies()
     for study in studies:
@@ -117,9 +117,9 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 
 def _cmd_invert(args: argparse.Namespace) -> int:
     from . import ledger as ledger_mod
-    from .audit import failed_checks, invert_from_ledger
-    from .inversion import (check_infeasible_as_printed, invert_reading, prints_p_or_interval,
-                            why_not_invertible)
+    from .evaluate.audit import failed_checks, invert_from_ledger
+    from .stats.inversion import (check_infeasible_as_printed, invert_reading,
+                                  prints_p_or_interval, why_not_invertible)
     from .reconstruct import load_table
 
     studies = [args.study] if args.study else paths.studies()
@@ -167,7 +167,7 @@ def _cmd_invert(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .sample import draw, write
+    from .reconstruct.sample import draw, write
 
     _known(args.study)
     if args.scheduler and args.backend != "dask":
@@ -199,7 +199,7 @@ def _cmd_readings(args: argparse.Namespace) -> int:
 
 def _cmd_plausibility(args: argparse.Namespace) -> int:
     from . import ledger as ledger_mod
-    from .plausibility import report
+    from .reconstruct.plausibility import report
     from .reconstruct import load_table
 
     studies = [args.study] if args.study else paths.studies()
@@ -208,7 +208,7 @@ def _cmd_plausibility(args: argparse.Namespace) -> int:
         _known(study)
         led = ledger_mod.load(study)
         if args.sample:
-            from .sample import load_tables
+            from .reconstruct.sample import load_tables
             tables, what = load_tables(study), "sampled cohorts"
         else:
             tables, what = [load_table(study, rules=False)], "committed cohort"
@@ -225,7 +225,7 @@ def _cmd_plausibility(args: argparse.Namespace) -> int:
 
 def _cmd_rscript(args: argparse.Namespace) -> int:
     from . import ledger as ledger_mod
-    from .rscript import write
+    from .analysis.rscript import write
 
     _known(args.study)
     path = write(ledger_mod.load(args.study), args.output)
@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     recon.add_argument("--study", help="one study slug (default: all)")
     recon.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
     recon.add_argument("--time-budget", type=float, default=None,
-                       help="seconds before giving up (default cart_lib.search.TIME_BUDGET)")
+                       help="seconds before giving up (default cart_lib.reconstruct.search.TIME_BUDGET)")
     recon.add_argument("--out", type=Path, help="folder to write to (default data/cohorts)")
     recon.add_argument("--quiet", action="store_true", help="no progress or summary")
     recon.set_defaults(func=_cmd_reconstruct)

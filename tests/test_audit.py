@@ -7,8 +7,10 @@ import time
 import pandas as pd
 import pytest
 
-from cart_lib import audit, ledger as L, paths
-from cart_lib.errors import LedgerError
+from cart_lib.evaluate import audit
+from cart_lib import ledger as L
+from cart_lib.core import paths
+from cart_lib.core.errors import LedgerError
 
 STUDIES = paths.studies()
 
@@ -248,7 +250,7 @@ def test_a_claim_marked_infeasible_as_printed_is_checked_under_its_adopted_readi
 
 @pytest.mark.parametrize("study", STUDIES)
 def test_the_committed_studies_are_feasible_from_the_ledger_alone_in_well_under_a_second(study):
-    from cart_lib import inversion
+    from cart_lib.stats import inversion
 
     led = L.load(study)
     for cached in (inversion.feasible_proportions, inversion.feasible_tables,

@@ -22,14 +22,15 @@ import nbformat
 import pytest
 import yaml
 
-from cart_lib.bookbuild import working_copy
-from cart_lib.paths import ROOT
+from cart_lib.book.bookbuild import working_copy
+from cart_lib.core.paths import ROOT
 
 PROBE_TEXT = ("(probe)=\n# Probe\n\n"
               "Library value: {glue:text}`library_value`.\n"
               "Data value: {glue:text}`data_value`.\n")
 PROBE_CODE = ("from myst_nb import glue\n"
-              "from cart_lib import paths, probe\n"
+              "from cart_lib import probe\n"
+              "from cart_lib.core import paths\n"
               "glue('library_value', probe.VALUE, display=False)\n"
               "glue('data_value', (paths.DATA / 'probe.txt').read_text().strip(), display=False)")
 
@@ -180,8 +181,8 @@ def test_an_edit_to_a_module_every_chapter_imports_reexecutes_all(study_book: Pa
         assert after["Library value"] == "2" and after["Run"] != before[study]["Run"], study
     # An edit to a module neither imports runs neither again.
     before = {study: shown(study_book, study) for study in STUDIES}
-    write(study_book / "cart_lib/rscript.py",
-          (study_book / "cart_lib/rscript.py").read_text() + "\n# edited\n")
+    write(study_book / "cart_lib/analysis/rscript.py",
+          (study_book / "cart_lib/analysis/rscript.py").read_text() + "\n# edited\n")
     done = make_book(study_book)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert {study: shown(study_book, study) for study in STUDIES} == before
@@ -217,7 +218,7 @@ def test_a_file_edited_while_its_chapter_runs_runs_the_chapter_again(tmp_path: P
     # The chapter reads the value, then the file changes under it (as an
     # editor saving during a build would do).
     code = ("from myst_nb import glue\n"
-            "from cart_lib import paths\n"
+            "from cart_lib.core import paths\n"
             "path = paths.DATA / 'probe.txt'\n"
             "glue('data_value', path.read_text().strip(), display=False)\n"
             "path.write_text('gamma\\n')")

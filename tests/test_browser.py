@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from browser_pages import chromium, chromium_missing, inspect, pages, redirects, serve
-from cart_lib import paths
+from cart_lib.core import paths
 
 HTML = paths.ROOT / "_build" / "html"
 SHOTS = paths.ROOT / "_build" / "screenshots"

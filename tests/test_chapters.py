@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import yaml
 
-from cart_lib import paths
+from cart_lib.core import paths
 
 NOTEBOOKS = sorted(paths.CHAPTERS.glob("*.ipynb"))
 # What a typed number in prose is not: glue and other roles, code, labels and

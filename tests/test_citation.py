@@ -17,7 +17,7 @@ import yaml
 from pybtex.database import parse_file
 
 import cart_lib
-from cart_lib.paths import ROOT
+from cart_lib.core.paths import ROOT
 
 SCHEMA = Path(__file__).parent / "data" / "cff-1.2.0-schema.json"
 

@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 
-from cart_lib import cli, ledger as L, paths, report
-from cart_lib.paths import ROOT
+from cart_lib import cli, ledger as L
+from cart_lib.analysis import report
+from cart_lib.core import paths
+from cart_lib.core.paths import ROOT
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cart_lib.expressions import Compiler, ExpressionError, names
+from cart_lib.core.expressions import Compiler, ExpressionError, names
 
 NAN = np.nan
 TABLE = {

@@ -20,7 +20,8 @@ import jupytext
 import pytest
 from nbval.plugin import find_metadata_tags
 
-from cart_lib import ledger, paths
+from cart_lib import ledger
+from cart_lib.core import paths
 
 TEXTS = sorted((paths.CHAPTERS / "text").glob("*.md"))
 

@@ -14,20 +14,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from cart_lib import audit, inversion
+from cart_lib.evaluate import audit
+from cart_lib.stats import inversion
 from cart_lib import cohort as cohort_mod
 from cart_lib import ledger as L
-from cart_lib.errors import LedgerError
+from cart_lib.core.errors import LedgerError
 from cart_lib.evaluate import Evaluator
-from cart_lib.group_tests import K_GROUPS, RANK_TESTS, TEST_INPUT, Test
-from cart_lib.statistics import (
-    chi2_p,
-    chi2_table_p,
-    kruskal_wallis,
-    logrank_p,
-    logrank_p_groups,
-    logrank_p_groups_fast,
-)
+from cart_lib.stats.group_tests import K_GROUPS, RANK_TESTS, TEST_INPUT, Test
+from cart_lib.stats.statistics import (chi2_p, chi2_table_p, kruskal_wallis, logrank_p,
+                                       logrank_p_groups, logrank_p_groups_fast)
 
 LOGRANK_K = [logrank_p_groups, logrank_p_groups_fast]
 

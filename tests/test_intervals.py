@@ -8,11 +8,11 @@ import pytest
 from numpy.testing import assert_allclose
 
 from cart_lib import cohort as cohort_mod
-from cart_lib import intervals
+from cart_lib.stats import intervals
 from cart_lib import ledger as L
-from cart_lib.errors import LedgerError
+from cart_lib.core.errors import LedgerError
 from cart_lib.evaluate import Evaluator
-from cart_lib.inversion import feasible_proportions
+from cart_lib.stats.inversion import feasible_proportions
 
 # R 4.2: binom.test(k, n)$conf.int; prop.test(k, n, correct = FALSE)$conf.int;
 # Wald p -/+ qnorm(0.975) * sqrt(p (1 - p) / n); qbeta(c(.025, .975), k + .5, n - k + .5);

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cart_lib import ledger as L
-from cart_lib.inversion import (check_infeasible_as_printed, feasible_proportions,
-                                feasible_tables, feasible_tables_any_split, feasible_u,
-                                invert_reading)
+from cart_lib.stats.inversion import (check_infeasible_as_printed, feasible_proportions,
+                                      feasible_tables, feasible_tables_any_split, feasible_u,
+                                      invert_reading)
 from cart_lib.ledger import Test
 from cart_lib.reconstruct import load_table
 
@@ -72,7 +72,8 @@ def test_an_unmarked_claim_with_no_fitting_literal_reading_is_reported():
 def test_invert_works_from_the_ledger_alone_before_any_cohort(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from cart_lib import cli, paths
+    from cart_lib import cli
+    from cart_lib.core import paths
     shutil.copy(paths.ledger_path("hu2019"), tmp_path / "hu2019.yaml")
     monkeypatch.setattr(paths, "CLAIMS", tmp_path)
     monkeypatch.setattr(paths, "COHORTS", tmp_path / "cohorts")     # no cohort there
@@ -87,7 +88,7 @@ def test_invert_works_from_the_ledger_alone_before_any_cohort(tmp_path, monkeypa
 
 
 def test_a_logrank_p_value_is_listed_with_why_it_is_not_inverted(toy_ledger, write_ledger):
-    from cart_lib import audit
+    from cart_lib.evaluate import audit
     toy_ledger["record"].update({"death": {}, "last_contact_day": {"min": 0, "max": 400,
                                                                    "step": 1}})
     toy_ledger["claims"].append({

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cart_lib import ledger as L, paths
-from cart_lib.errors import LedgerError
-from cart_lib.printed import tokens, rounds_to
+from cart_lib import ledger as L
+from cart_lib.core import paths
+from cart_lib.core.errors import LedgerError
+from cart_lib.core.printed import tokens, rounds_to
 
 STUDIES = paths.studies()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cart_lib import ledger as L
-from cart_lib.paths import ROOT
-from cart_lib.printed import tokens
+from cart_lib.core.paths import ROOT
+from cart_lib.core.printed import tokens
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 # study -> (seed file, first line of each body paragraph, in order)

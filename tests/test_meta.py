@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from cart_lib import meta
+from cart_lib.analysis import meta
 
 # BCG vaccine trials (Colditz et al. 1994): vaccinated TB+, TB-, control TB+, TB-.
 BCG = [(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248, 12619),

@@ -14,9 +14,12 @@ import pytest  # noqa: E402
 from numpy.testing import assert_allclose  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from cart_lib import inversion, ledger, pinning, plots  # noqa: E402
+from cart_lib import ledger  # noqa: E402
+from cart_lib.analysis import pinning  # noqa: E402
+from cart_lib.book import plots  # noqa: E402
 from cart_lib.ledger import Test  # noqa: E402
 from cart_lib.reconstruct import load_frame, load_table  # noqa: E402
+from cart_lib.stats import inversion  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +158,7 @@ def test_the_plot_is_the_same_on_every_run(severe_crs, hu):
     target = pinning.printed_p(hu[0].claim("severe_crs_p"))
     images = []
     for _ in range(2):
-        fig = pinning.pinning_plot(severe_crs, target, labels={"fisher": "Fisher"})
+        fig = plots.pinning_plot(severe_crs, target, labels={"fisher": "Fisher"})
         assert len(fig.axes) >= 2
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")

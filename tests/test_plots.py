@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from cart_lib import plots
-from cart_lib.book import ClaimsNotMatched, Study
+from cart_lib.book import Study, plots
+from cart_lib.core.errors import ClaimsNotMatched
 
 
 @pytest.fixture(scope="module")

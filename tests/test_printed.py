@@ -2,7 +2,7 @@
 
 import pytest
 
-from cart_lib.printed import decimals_of, rewrite, rounding_interval, rounds_to, tokens
+from cart_lib.core.printed import decimals_of, rewrite, rounding_interval, rounds_to, tokens
 
 
 @pytest.mark.parametrize("text, values", [

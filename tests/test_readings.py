@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from cart_lib import audit, paths
+from cart_lib.evaluate import audit
+from cart_lib.core import paths
 from cart_lib import ledger as L
 from cart_lib.evaluate import Evaluator
 from cart_lib.reconstruct import (load_readings, load_table, open_readings, readings_path,
                                   with_reading)
-from cart_lib.search import Search
+from cart_lib.reconstruct.search import Search
 
 STUDIES = paths.studies()
 
@@ -41,7 +42,7 @@ def test_a_reading_found_by_search_is_found_again_and_its_cohort_is_plausible(st
         assert evaluator.reading_result(led.claim(claim_id),
                                         next(r for r in led.claim(claim_id).readings
                                              if r.id == reading_id), result.table).matched
-        from cart_lib.plausibility import report
+        from cart_lib.reconstruct.plausibility import report
         assert (report(led, [result.table])["breaking"] == 0).all()
 
 

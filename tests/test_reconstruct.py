@@ -8,12 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from cart_lib import cli, ledger as L, paths, schema
-from cart_lib.errors import CartError
+from cart_lib import cli, ledger as L
+from cart_lib.core import paths
+from cart_lib.cohort import schema
+from cart_lib.core.errors import CartError
 from cart_lib.evaluate import Evaluator
 from cart_lib.reconstruct import conflicting_claims, load_frame, load_table, reconstruct, write
-from cart_lib.sample import state_of
-from cart_lib.search import Search, SearchError
+from cart_lib.reconstruct.sample import state_of
+from cart_lib.reconstruct.search import Search, SearchError
 
 STUDIES = paths.studies()
 

@@ -19,10 +19,10 @@ from scipy import stats
 
 from cart_lib import cohort as cohort_mod
 from cart_lib import ledger as L
-from cart_lib import statistics
-from cart_lib.errors import LedgerError
+from cart_lib.stats import statistics
+from cart_lib.core.errors import LedgerError
 from cart_lib.evaluate import Evaluator, matches
-from cart_lib.search import Space
+from cart_lib.reconstruct.search import Space
 
 
 # --- the exact Mann-Whitney test under ties ------------------------------------------------

@@ -21,9 +21,11 @@ import yaml
 
 from cart_lib import cohort as cohort_mod
 from cart_lib import ledger as L
-from cart_lib import paths, printed, rscript, schema
+from cart_lib.core import paths, printed
+from cart_lib.analysis import rscript
+from cart_lib.cohort import schema
 from cart_lib.evaluate import Evaluator
-from cart_lib.group_tests import K_GROUPS
+from cart_lib.stats.group_tests import K_GROUPS
 from cart_lib.ledger import Endpoint, Statistic, Test
 from conftest import MINIMAL
 

@@ -7,8 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from cart_lib import ledger as L, paths, questions, sample, schema
-from cart_lib.errors import CartError, LedgerError
+from cart_lib import ledger as L
+from cart_lib.core import paths
+from cart_lib.analysis import questions
+from cart_lib.reconstruct import sample
+from cart_lib.cohort import schema
+from cart_lib.core.errors import CartError, LedgerError
 from cart_lib.evaluate import Evaluator
 
 STUDIES = paths.studies()
@@ -142,7 +146,7 @@ def test_the_dask_backend_needs_a_scheduler():
 
 def test_a_broken_sampled_cohort_is_named_by_file_cohort_patient_column_and_rule(tmp_path):
     """A sample is read with the cohort's codec and validated like a committed cohort."""
-    from cart_lib.errors import CohortError
+    from cart_lib.core.errors import CohortError
 
     frame = sample.load("hu2019")
     path = tmp_path / "hu2019.csv.gz"
@@ -162,7 +166,7 @@ def test_a_broken_sampled_cohort_is_named_by_file_cohort_patient_column_and_rule
 
 
 def test_patient_ids_repeat_across_sampled_cohorts_but_not_within_one(tmp_path):
-    from cart_lib.errors import CohortError
+    from cart_lib.core.errors import CohortError
 
     frame = sample.load("hu2019")
     frame = frame[frame["cohort"] < 3].reset_index(drop=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cart_lib import schema
-from cart_lib.errors import CartError
-from cart_lib.record import COLUMN_NAMES, COLUMNS
-from cart_lib.schema import CohortError, read_cohort, validate, write_cohort
+from cart_lib.cohort import schema
+from cart_lib.core.errors import CartError
+from cart_lib.core.record import COLUMN_NAMES, COLUMNS
+from cart_lib.cohort.schema import CohortError, read_cohort, validate, write_cohort
 
 STUDY, GROUPS = "toy", ["a", "b"]
 

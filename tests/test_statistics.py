@@ -17,18 +17,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from cart_lib.statistics import (
-    boschloo_p,
-    chi2_p,
-    exact_ci,
-    fisher_p,
-    km_median,
-    km_median_fast,
-    logrank_p,
-    logrank_p_fast,
-    mannwhitney,
-    median,
-)
+from cart_lib.stats.statistics import (boschloo_p, chi2_p, exact_ci, fisher_p, km_median,
+                                       km_median_fast, logrank_p, logrank_p_fast, mannwhitney,
+                                       median)
 
 # Freireich EJ et al. (1963), Blood 21:699. Weeks in remission; "+" = censored.
 SIX_MP = "6 6 6 6+ 7 9+ 10 10+ 11+ 13 16 17+ 19+ 20+ 22 23 25+ 32+ 32+ 34+ 35+"

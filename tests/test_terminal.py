@@ -18,7 +18,7 @@ import termios
 import time
 from pathlib import Path
 
-from cart_lib import paths
+from cart_lib.core import paths
 
 
 def run_in_terminal(args: list[str], timeout: float = 300.0) -> tuple[int, str]:

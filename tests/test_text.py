@@ -8,7 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cart_lib import notebooks, paths
+from cart_lib.book import notebooks
+from cart_lib.core import paths
 
 CHAPTERS = sorted(paths.CHAPTERS.glob("*.ipynb"))
 

@@ -16,13 +16,13 @@ import pytest
 
 from cart_lib import cohort as cohort_mod
 from cart_lib import ledger as L
-from cart_lib import paths
-from cart_lib.errors import LedgerError
-from cart_lib.expressions import Compiler
-from cart_lib.plausibility import report
-from cart_lib.record import COLUMN_NAMES, TIMELINE_RULE_IDS, timeline_rules
-from cart_lib.schema import CohortError, read_cohort, write_cohort
-from cart_lib.search import Search
+from cart_lib.core import paths
+from cart_lib.core.errors import LedgerError
+from cart_lib.core.expressions import Compiler
+from cart_lib.reconstruct.plausibility import report
+from cart_lib.core.record import COLUMN_NAMES, TIMELINE_RULE_IDS, timeline_rules
+from cart_lib.cohort.schema import CohortError, read_cohort, write_cohort
+from cart_lib.reconstruct.search import Search
 
 STUDY, GROUPS = "toy", ["a", "b"]
 RULES = timeline_rules(14)
@@ -266,7 +266,7 @@ def test_the_committed_cohort_breaks_no_rule_or_fact(study):
 
 @pytest.mark.parametrize("study", STUDIES)
 def test_no_sampled_cohort_breaks_a_rule_or_fact(study):
-    from cart_lib.sample import load_tables
+    from cart_lib.reconstruct.sample import load_tables
     rows = report(L.load(study), load_tables(study))
     assert (rows["breaking"] == 0).all(), rows[rows["breaking"] > 0].to_string()
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from .. import inversion, printed
+from ..stats import inversion
+from ..core import printed
 
 if TYPE_CHECKING:   # the ledger reads this package: its types are for annotations only
     from ..ledger import Claim, Reading
@@ -39,7 +40,7 @@ class Computed:
         For a Mann-Whitney test: the sizes of the two groups.
     curve : tuple of numpy.ndarray, optional
         For a Kaplan-Meier median: the steps of the curve
-        (:func:`cart_lib.statistics.km_steps`), so that the loss can see
+        (:func:`cart_lib.stats.statistics.km_steps`), so that the loss can see
         how far the curve is from one half at the printed median.
     sample : numpy.ndarray, optional
         For a simple median or range: the values it was computed from, so that
@@ -141,7 +142,7 @@ class Measure:
 
     def invert(self, claim: Claim, reading: Reading, out, n1: int, n2: int | None,
                any_split: bool):
-        """Fill ``out`` (:class:`cart_lib.inversion.ReadingInversion`) at given sizes."""
+        """Fill ``out`` (:class:`cart_lib.stats.inversion.ReadingInversion`) at given sizes."""
         raise NotImplementedError(f"{self.name} cannot be inverted")
 
     # ------------------------------------------------------------ auditing
@@ -165,7 +166,7 @@ class Measure:
         """What the figure says about times, in record days, for the audit's time checks.
 
         ``holds`` gives each role's rounding interval in days. Returns the
-        fields of :class:`cart_lib.audit.Span` it fixes (``low``, ``high``,
+        fields of :class:`cart_lib.evaluate.audit.Span` it fixes (``low``, ``high``,
         ``median``, ``single``, ``each``, ``bound``), or None.
         """
         return None
@@ -254,14 +255,14 @@ def km_miss(times: np.ndarray, at_risk: np.ndarray, events: np.ndarray,
             low: float, high: float) -> float:
     """How far a Kaplan-Meier curve is from first falling to one half in ``[low, high)``.
 
-    The curve is given by its steps (:func:`cart_lib.statistics.km_steps`).
+    The curve is given by its steps (:func:`cart_lib.stats.statistics.km_steps`).
     Zero when it is still above one half before ``low`` and at most one
     half before ``high``; otherwise the distance of the offending value from
     one half.
 
     Examples
     --------
-    >>> from cart_lib import statistics
+    >>> from cart_lib.stats import statistics
     >>> steps = statistics.km_steps([1., 2., 3., 4.], [True, True, True, True])
     >>> km_miss(*steps, 2, 3)                    # S = 3/4 before 2, 1/2 before 3
     0.0
@@ -278,7 +279,7 @@ def p_distance(claim: Claim, computed: Computed, target: float, step: float,
                value: float) -> float:
     """Cost of a p-value that does not print as claimed: patients to the nearest feasible table.
 
-    Inversion (:mod:`cart_lib.inversion`) lists the 2x2 tables, or the U
+    Inversion (:mod:`cart_lib.stats.inversion`) lists the 2x2 tables, or the U
     values, that print as the claim; the distance to the nearest is a far
     better guide for the search than the distance in p.
     """

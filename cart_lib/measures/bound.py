@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import printed
+from ..core import printed
 from ._base import Computed, Measure, register
 
 _COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .. import intervals
+from ..stats import intervals
 from ._base import Computed, Measure, register
 from .km_landmark import level_of
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..record import COLUMN_BY_NAME
+from ..core.record import COLUMN_BY_NAME
 from ._base import Computed, Measure, register
 
 

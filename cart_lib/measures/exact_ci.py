@@ -3,7 +3,7 @@
 ``exact_ci`` is the Clopper-Pearson (exact binomial) interval; ``proportion_ci``
 names its method in the reading's ``ci`` field: ``clopper-pearson``,
 ``wilson``, ``wald``, ``jeffreys`` or ``agresti-coull``
-(:data:`cart_lib.intervals.PROPORTION_INTERVALS`).
+(:data:`cart_lib.stats.intervals.PROPORTION_INTERVALS`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from .. import intervals, inversion
+from ..stats import intervals, inversion
 from ._base import Computed, register
 from .count import Count
 
@@ -43,7 +43,7 @@ class ExactCI(Count):
     cost = 3
 
     def method(self, reading) -> str:
-        """The interval's method (a key of :data:`cart_lib.intervals.PROPORTION_INTERVALS`)."""
+        """The interval's method (a key of :data:`cart_lib.stats.intervals.PROPORTION_INTERVALS`)."""
         return "clopper-pearson"
 
     def compute(self, ctx, claim, reading, table) -> Computed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .. import intervals
+from ..stats import intervals
 from ._base import Computed, Measure, register
 
 

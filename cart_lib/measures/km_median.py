@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import intervals, statistics
+from ..stats import intervals, statistics
 from ._base import Computed, Measure, register
 from .km_landmark import KM_NOT_INVERTIBLE, check_interval, level_of
 

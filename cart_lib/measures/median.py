@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .. import statistics
+from ..stats import statistics
 from ._base import Computed, Measure, register
 
 

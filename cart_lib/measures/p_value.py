@@ -1,6 +1,6 @@
 """``p_value`` and ``no_difference``: a test across groups, printed as its p-value or as "no difference".
 
-Most tests compare two groups; those of :data:`cart_lib.group_tests.K_GROUPS`
+Most tests compare two groups; those of :data:`cart_lib.stats.group_tests.K_GROUPS`
 (Pearson's chi-square, the log-rank test, Kruskal-Wallis) compare any number
 k >= 2 of them.
 """
@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
-from .. import inversion, printed, statistics
-from ..group_tests import K_GROUPS, MANN_WHITNEY, TWO_BY_TWO, Test
+from ..stats import inversion, statistics
+from ..core import printed
+from ..stats.group_tests import K_GROUPS, MANN_WHITNEY, TWO_BY_TWO, Test
 from ._base import ALPHA, Computed, Measure, register, role_loss
 
 _MWU_CACHE: dict[tuple, float] = {}
