@@ -37,17 +37,21 @@ SUMMARY = re.compile(r"^R: (\d+) of (\d+) claims match, (\d+) differ, (\d+) not 
 def _r_missing() -> str | None:
     if shutil.which("Rscript") is None:
         return "Rscript not found"
-    ok = subprocess.run(["Rscript", "-e", "library(survival)"], capture_output=True, text=True)
-    return None if ok.returncode == 0 else "R's survival package not found"
+    for package in ("survival", "cmprsk"):
+        ok = subprocess.run(["Rscript", "-e", f"library({package})"], capture_output=True,
+                            text=True)
+        if ok.returncode:
+            return f"R's {package} package not found"
+    return None
 
 
 @pytest.fixture(scope="module")
 def r_available() -> None:
-    """Skip (or, with CART_REQUIRE_R set, fail) when R or survival is missing."""
+    """Skip (or, with CART_REQUIRE_R set, fail) when R, survival or cmprsk is missing."""
     missing = _r_missing()
     if missing:
-        message = (f"{missing}: the R check needs R and its survival package; as root: "
-                   f"{rscript.INSTALL}")
+        message = (f"{missing}: the R check needs R and its survival and cmprsk packages; "
+                   f"as root: {rscript.INSTALL} r-cran-cmprsk")
         if os.environ.get("CART_REQUIRE_R"):
             pytest.fail(message)
         pytest.skip(message)

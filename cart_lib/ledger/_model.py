@@ -417,6 +417,13 @@ class DeclaredEndpoint(_Strict):
         return out
 
 
+def _held(item, source: str) -> Rule:
+    """A fact or a constraint as a rule of the cohort; errors name the first column it holds of."""
+    names = sorted(expressions.names(item.holds))
+    return Rule(item.id, item.says, item.population, item.holds,
+                names[0] if names else "patient_id", source=source)
+
+
 class Fact(_Strict):
     """A fact the study's text states in words rather than numbers, held like a claim.
 
@@ -448,9 +455,7 @@ class Fact(_Strict):
 
     def rule(self) -> Rule:
         """The fact as a rule of the cohort (:class:`cart_lib.core.record.Rule`)."""
-        names = sorted(expressions.names(self.holds))
-        return Rule(self.id, self.says, self.population, self.holds,
-                    names[0] if names else "patient_id", source="fact")
+        return _held(self, "fact")
 
 
 class Constraint(_Strict):
@@ -480,10 +485,8 @@ class Constraint(_Strict):
     holds: str
 
     def rule(self) -> Rule:
-        """The constraint as a rule of the cohort (:class:`cart_lib.record.Rule`)."""
-        names = sorted(expressions.names(self.holds))
-        return Rule(self.id, self.says, self.population, self.holds,
-                    names[0] if names else "patient_id", source="constraint")
+        """The constraint as a rule of the cohort (:class:`cart_lib.core.record.Rule`)."""
+        return _held(self, "constraint")
 
 
 class NotClaim(_Strict):

@@ -12,7 +12,7 @@ import math
 
 from ..stats import intervals
 from ._base import Computed, Measure, register
-from .km_landmark import level_of
+from .km_landmark import check_interval, level_of
 
 
 @register
@@ -26,15 +26,8 @@ class CumulativeIncidence(Measure):
     cost = 3
 
     def problems(self, claim, reading, ledger):
-        if reading.ci is None:
-            if {"ci_low", "ci_high"} & set(claim.reads):
-                return [("ci", "the figure prints an interval: name its scale (plain or "
-                               "log-log), or list them as readings")]
-            return []
-        if reading.ci not in intervals.CIF_INTERVALS:
-            return [("ci", f"{reading.ci!r} is not a cumulative incidence interval; use one of "
-                           f"{list(intervals.CIF_INTERVALS)}")]
-        return []
+        return check_interval(claim, reading, intervals.CIF_INTERVALS,
+                              "cumulative incidence interval")
 
     def compute(self, ctx, claim, reading, table) -> Computed:
         population = ctx.mask(reading.population, table)

@@ -8,16 +8,16 @@ from ..stats import intervals
 from ._base import Computed, Measure, register
 
 
-def check_interval(claim, reading) -> list[tuple[str, str]]:
-    """A Kaplan-Meier figure that prints an interval must name a known Greenwood interval."""
+def check_interval(claim, reading, allowed=intervals.KM_INTERVALS,
+                   what: str = "Kaplan-Meier interval") -> list[tuple[str, str]]:
+    """A figure that prints an interval must name its method (``ci``), one of ``allowed``."""
     if reading.ci is None:
         if {"ci_low", "ci_high"} & set(claim.reads):
-            return [("ci", "the figure prints an interval: name its method (plain, log or "
-                           "log-log), or list them as readings")]
+            return [("ci", f"the figure prints an interval: name its method "
+                           f"({', '.join(allowed)}), or list them as readings")]
         return []
-    if reading.ci not in intervals.KM_INTERVALS:
-        return [("ci", f"{reading.ci!r} is not a Kaplan-Meier interval; use one of "
-                       f"{list(intervals.KM_INTERVALS)}")]
+    if reading.ci not in allowed:
+        return [("ci", f"{reading.ci!r} is not a {what}; use one of {list(allowed)}")]
     return []
 
 

@@ -158,20 +158,28 @@ def _why_not_invertible(measure: Measure, reading) -> str:
     return Measure.why_not_invertible(measure, reading)
 
 
-@register
-class PValue(Measure):
-    """The p-value of a test across groups, in the direction the text gives for two groups."""
+class _GroupTest(Measure):
+    """What a p-value and a "no difference" share: groups compared by a test."""
 
-    name = "p_value"
-    roles = frozenset({"p"})
     required = ("population", "groups", "test")
-    optional = frozenset({"event", "variable", "endpoint", "direction", "ties", "unit",
-                          "rounding"})
     takes_groups = True
     cost = 4
 
     def problems(self, claim, reading, ledger) -> list[tuple[str, str]]:
         return _group_problems(reading)
+
+    def why_not_invertible(self, reading) -> str:
+        return _why_not_invertible(self, reading)
+
+
+@register
+class PValue(_GroupTest):
+    """The p-value of a test across groups, in the direction the text gives for two groups."""
+
+    name = "p_value"
+    roles = frozenset({"p"})
+    optional = frozenset({"event", "variable", "endpoint", "direction", "ties", "unit",
+                          "rounding"})
 
     def compute(self, ctx, claim, reading, table) -> Computed:
         p, wrong_way, tied, note, shape = group_test(ctx, reading, table)
@@ -199,8 +207,6 @@ class PValue(Measure):
         return [((reading.population, group, reading.event), k)
                 for group, k in zip(reading.groups, (a, c))]
 
-    def why_not_invertible(self, reading) -> str:
-        return _why_not_invertible(self, reading)
 
     def invert(self, claim, reading, out, n1, n2=None, any_split=True):
         target, step = claim.numbers()["p"].value, claim.precision["p"]
@@ -220,17 +226,11 @@ class PValue(Measure):
 
 
 @register
-class NoDifference(Measure):
+class NoDifference(_GroupTest):
     """A test across groups the text calls not significant: p at least :data:`ALPHA`."""
 
     name = "no_difference"
-    required = ("population", "groups", "test")
     optional = frozenset({"event", "variable", "endpoint", "ties", "unit"})
-    takes_groups = True
-    cost = 4
-
-    def problems(self, claim, reading, ledger) -> list[tuple[str, str]]:
-        return _group_problems(reading)
 
     def compute(self, ctx, claim, reading, table) -> Computed:
         p, _, tied, note, shape = group_test(ctx, reading, table)
@@ -248,5 +248,3 @@ class NoDifference(Measure):
                 abs(math.log(max(p, 1e-12)) - math.log(ALPHA))
         return total
 
-    def why_not_invertible(self, reading) -> str:
-        return _why_not_invertible(self, reading)
