@@ -28,44 +28,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..stats import statistics
+from .draws import REACHES, below, nearby, pick
 from .objectives import ClaimObjective, Objective, RuleObjective, atoms
+from .survival import SurvivalMoves, moves_events
 
 __all__ = ["COURSE_COLUMNS", "MoveMix", "Mover", "REACHES", "SAMPLER", "SEARCH", "below",
            "nearby", "pick"]
 
-#: How far a "nearby value" move reaches, in grid steps.
-REACHES = (1, 2, 5, 15, 50)
 #: A patient's course after infusion: what an exchange may swap whole between two patients.
 COURSE_COLUMNS = ("cr_d30", "mrd_negative", "relapse", "relapse_day", "hsct_after_car",
                   "hsct_after_car_day", "death", "death_cause", "lost_to_followup",
                   "last_contact_day")
 
 Move = list[tuple[str, list[int], list[int]]]
-
-
-def below(rng: np.random.Generator, n: int) -> int:
-    """A uniform random integer in ``[0, n)``.
-
-    One float draw: a third of the cost of ``rng.integers(n)`` for a single
-    value, and the search draws several on every move.
-
-    >>> rng = np.random.default_rng(0)
-    >>> sorted({below(rng, 3) for _ in range(100)})
-    [0, 1, 2]
-    """
-    return int(rng.random() * n)
-
-
-def pick(rng: np.random.Generator, items):
-    """One of ``items`` (a sequence or an array), uniformly at random."""
-    return items[below(rng, len(items))]
-
-
-def nearby(rng: np.random.Generator, index: int, n: int) -> int:
-    """A grid index up to :data:`REACHES` steps from ``index``, kept inside ``[0, n)``."""
-    reach = pick(rng, REACHES)
-    return min(max(index + below(rng, 2 * reach + 1) - reach, 0), n - 1)
 
 
 @dataclass(frozen=True)
@@ -97,19 +72,12 @@ class MoveMix:
     drop_event: float = 0.5     #: ... and one that removes events drops one rather than delays it
 
 
-def _moves_events(reading) -> bool:
-    """Whether a reading's directed moves shift events in time (:meth:`Mover.survival_move`):
-    rates at a landmark and log-rank p-values."""
-    return reading.statistic.value in ("km_landmark", "cumulative_incidence") or (
-        reading.statistic.value == "p_value" and reading.test is not None
-        and reading.test.value == "logrank")
-
 #: The annealer's mix, and the sampler's (whose draws are not aimed at anything).
 SEARCH = MoveMix()
 SAMPLER = MoveMix(exchange=0.2, swap=0.45, nearby=0.75)
 
 
-class Mover:
+class Mover(SurvivalMoves):
     """Draws moves for a search state, given the objectives and the current cohort.
 
     Parameters
@@ -295,7 +263,7 @@ class Mover:
         """
         rng, space, mix = self.rng, self.space, self.mix
         objective = self.objectives[claim]
-        if _moves_events(objective.claim.adopted) and rng.random() < mix.survival:
+        if moves_events(objective.claim.adopted) and rng.random() < mix.survival:
             return self.survival_move(state, claim)
         population, event, column, targets = objective.atoms
         if self.groups_settled:
@@ -358,95 +326,3 @@ class Mover:
             if len(options):
                 changes.append((col, [i], [int(pick(rng, options))]))
         return changes or None
-
-    # ------------------------------------------------------------ survival figures
-    def event_kinds(self, endpoint: str) -> list[tuple[list, str]]:
-        """The ways a patient has an endpoint's event: (atoms of the flag, the day column).
-
-        Overall survival ends in death on the day of last contact; a declared
-        endpoint in any of its events. Other endpoints get none.
-        """
-        searchable = self.space.grids
-        if endpoint == "overall_survival":
-            kinds = [([("death", "==", 1.0)], "last_contact_day")]
-        elif endpoint in self.ledger.endpoints:
-            kinds = [([a for a in atoms(k.when, self.ledger) if a[0] in searchable], k.day)
-                     for k in self.ledger.endpoints[endpoint].events if isinstance(k.day, str)]
-        else:
-            kinds = []
-        return [(flags, day) for flags, day in kinds if flags and day in searchable]
-
-    def survival_move(self, state, claim: int) -> Move | None:
-        """Give a patient of the claim an event before a time, or take one away.
-
-        A rate at a landmark that prints too high (survival) or too low
-        (incidence) needs one more event before the landmark, and the
-        opposite one event fewer. A log-rank p-value that prints too high
-        needs the groups further apart: an earlier event in the group with
-        the higher event rate (by the text's direction, else by the current
-        one) or a later or no event in the other; too low, the reverse.
-        """
-        rng, space, mix = self.rng, self.space, self.mix
-        item = self.objectives[claim].claim
-        reading = item.adopted
-        kinds = self.event_kinds(reading.endpoint) if reading.endpoint else []
-        if not kinds:
-            return None
-        computed = self.fast.compute(item, reading, self.table).values
-        role = "p" if "p" in item.reads else "percent"
-        wrong = [(low, high) for r, _, _, low, high in item.targets if r == role
-                 and not low <= computed.get(role, math.nan) < high]
-        if not wrong:
-            return None
-        low, high = wrong[0]
-        value = computed.get(role, math.nan)
-        declared = self.ledger.endpoints.get(reading.endpoint)
-        start = declared.start if declared else 0.0
-        time, status = self.fast.endpoint_status(reading.endpoint, self.table)
-        event = status == 1
-        population = self.fast.mask(reading.population, self.table)
-        if role == "percent":
-            at = reading.at * reading.scale
-            more = value >= high if reading.statistic.value == "km_landmark" else not value >= low
-            pool = population & ~(event & (time <= at)) if more else population & event & (time <= at)
-            limit = at
-        else:
-            if len(reading.groups) != 2 or not math.isfinite(value):
-                return None
-            first = population & self.fast.mask(reading.groups[0], self.table)
-            second = population & self.fast.mask(reading.groups[1], self.table)
-            if reading.direction:
-                first_higher = reading.direction == "first_higher"
-            else:
-                first_higher = statistics.logrank_observed_minus_expected(
-                    time[first], event[first], time[second], event[second]) > 0
-            apart = value >= high                     # p too high: separate the groups
-            higher, lower = (first, second) if first_higher else (second, first)
-            more = rng.random() < 0.5
-            pool = (higher if more == apart else lower) & (~event if more else event)
-            limit = None
-        members = np.flatnonzero(pool)
-        if not len(members):
-            return None
-        i = int(pick(rng, members))
-        flags, day = pick(rng, kinds)
-        grid = space.grids[day].values
-        now = time[i] + start
-        if more:                                      # an event, before the landmark or earlier
-            bound = (limit + start) if limit is not None else now
-            options = np.flatnonzero(grid < bound) if np.isfinite(bound) else np.arange(len(grid))
-            if not len(options):
-                return None
-            changes = [(day, [i], [int(pick(rng, options))])]
-            for col, op, target in flags:
-                satisfy = space.indices(col, op, target)
-                if len(satisfy) and not (satisfy == state[col][i]).any():
-                    changes.append((col, [i], [int(pick(rng, satisfy))]))
-            return changes
-        if rng.random() < mix.drop_event:             # no event
-            col, op, target = pick(rng, flags)
-            options = space.indices(col, op, target, satisfy=False)
-            return [(col, [i], [int(pick(rng, options))])] if len(options) else None
-        bound = (limit + start) if limit is not None else now
-        options = np.flatnonzero(grid > bound)        # the event later
-        return [(day, [i], [int(pick(rng, options))])] if len(options) else None
