@@ -49,6 +49,7 @@ from pathlib import Path
 from ..core import expressions, paths, printed
 from ..core.errors import CartError
 from ..ledger import Claim, Endpoint, Ledger, Reading, Statistic, Test
+from ..measures import MEASURES
 from ..core.record import COLUMNS
 
 #: The command that installs R and survival on Debian (as root).
@@ -63,34 +64,11 @@ class Translation:
     skip: str = ""
 
 
-#: Every statistic of the ledger schema: its R translation, or why R does not compute it.
+#: Every statistic of the ledger schema: its R translation, or why R does not compute it,
+#: as each declares it (:mod:`cart_lib.measures`).
 STATISTICS: dict[Statistic, Translation] = {
-    Statistic.count: Translation("sum() of the population and event masks; 100 * k / n"),
-    Statistic.exact_ci: Translation(
-        "binom.test(k, n, conf.level = level)$conf.int (Clopper-Pearson)"),
-    Statistic.proportion_ci: Translation(
-        "binom.test (Clopper-Pearson), prop.test(correct = FALSE) (Wilson), qbeta (Jeffreys), "
-        "and the Wald and Agresti-Coull formulas clipped to [0, 1]"),
-    Statistic.median: Translation("median(), min() and max() of the non-empty values"),
-    Statistic.range: Translation("min() and max() of the non-empty values"),
-    Statistic.km_landmark: Translation(
-        "summary(survfit(Surv(time, event) ~ 1, conf.type = ci), times = at)"),
-    Statistic.cumulative_incidence: Translation(
-        "cmprsk::cuminc() and timepoints(): the estimate and Gray's variance; the interval "
-        "on the plain or log-log scale"),
-    Statistic.km_median: Translation(
-        "survfit(Surv(time, event) ~ 1): the first time its survival is at most one half "
-        "(survival's quantile() is noted where it differs); min() and max() of the times; "
-        "the interval from quantile(survfit(conf.type = ci), 0.5)"),
-    Statistic.p_value: Translation("the p-value of the reading's test (see TESTS)"),
-    Statistic.no_difference: Translation("the reading's test (see TESTS); holds when p >= 0.05"),
-    Statistic.day: Translation("the described patients' values; the one farthest from the "
-                               "printed day must print as it"),
-    Statistic.bound: Translation("every value compared with the printed bound"),
-    Statistic.definition: Translation(skip="a definition: the printed number sets an "
-                                           "endpoint's window in the ledger; there is nothing "
-                                           "to compute from the cohort"),
-}
+    Statistic(name): Translation(measure.r_method, measure.r_skip)
+    for name, measure in MEASURES.items()}
 
 #: Every test of the ledger schema, on two groups: its R function, or why R does not compute it.
 TESTS: dict[Test, Translation] = {
@@ -690,37 +668,6 @@ _PRELUDE_DECLARED = r'''
 }
 '''
 
-_PRELUDE_CUMINC = r'''
-# ------------------------------------------------------------------ cumulative incidence
-# cmprsk (Debian: r-cran-cmprsk): cuminc() and timepoints() give the estimate
-# and Gray's variance; the interval is on the plain or the log-log scale.
-
-.cuminc <- function(st, pop, at, scale, level, scale_ci) {
-  time <- st$time[pop]; status <- st$status[pop]
-  none <- c(percent = NaN, level = level, ci_low = NaN, ci_high = NaN)
-  if (!length(time) || at * scale > max(time))
-    return(list(values = none, broken = character(0), note = "no patient followed that long"))
-  fit <- cmprsk::cuminc(time, status, cencode = 0)
-  tp <- cmprsk::timepoints(fit, at * scale)
-  row <- which(rownames(tp$est) == "1 1")
-  f <- if (length(row)) tp$est[row, 1] else 0
-  v <- if (length(row)) tp$var[row, 1] else 0
-  z <- qnorm(0.5 + level / 200)
-  if (scale_ci == "plain") {
-    ci <- c(max(0, f - z * sqrt(v)), min(1, f + z * sqrt(v)))
-  } else if (f > 0 && f < 1) {
-    shift <- z * sqrt(v) / (f * log(f))
-    ci <- c(f^exp(-shift), f^exp(shift))
-  } else {
-    ci <- c(NaN, NaN)
-  }
-  list(values = c(percent = 100 * f, level = level, ci_low = 100 * ci[1], ci_high = 100 * ci[2]),
-       broken = character(0),
-       note = sprintf("cmprsk::cuminc(), timepoints(%s): estimate %s, variance %s", .g(at * scale),
-                      .g(f), .g(v)))
-}
-'''
-
 _PRELUDE_K_GROUPS = r'''
 # ------------------------------------------------------------------ tests across k groups
 # groups: a list of k patient masks (k >= 2).
@@ -822,75 +769,45 @@ class _Claims:
     def direction(self, reading: Reading) -> str:
         return "" if reading.direction is None else f", direction = {r_string(reading.direction)}"
 
+    def string(self, text: str) -> str:
+        return r_string(text)
+
+    def number(self, value: float) -> str:
+        return r_number(value)
+
     def compute(self, claim: Claim, reading: Reading) -> list[str]:
         """The body of the claim's ``compute`` function: R lines ending in its result."""
-        stat = reading.statistic
-        pop = "pop <- " + self.mask(reading.population)
-        if stat is Statistic.count:
-            return [pop, f"hit <- pop & {self.mask(reading.event)}",
-                    f".count(pop, hit{self.each(reading)})"]
-        level = claim.numbers()["level"].value if "level" in claim.reads else 95.0
-        if stat is Statistic.exact_ci:
-            return [pop, f"hit <- pop & {self.mask(reading.event)}",
-                    f".exact_ci(pop, hit, {r_number(level)}{self.each(reading)})"]
-        if stat is Statistic.proportion_ci:
-            return [pop, f"hit <- pop & {self.mask(reading.event)}",
-                    f".proportion_ci(pop, hit, {r_number(level)}, {r_string(reading.ci)}"
-                    f"{self.each(reading)})"]
-        if stat is Statistic.km_landmark:
-            return [pop, f".km_landmark(.endpoint({r_string(reading.endpoint)}), pop, "
-                         f"{r_number(reading.at)}, {r_number(reading.scale)}, {r_number(level)}, "
-                         f"{r_string(reading.ci or 'log-log')})"]
-        if stat in (Statistic.median, Statistic.range):
-            return [pop, f".median_range({self.values(reading, 'pop')})"]
-        if stat is Statistic.cumulative_incidence:
-            return [pop, f".cuminc(.endpoint_status({r_string(reading.endpoint)}), pop, "
-                         f"{r_number(reading.at)}, {r_number(reading.scale)}, {r_number(level)}, "
-                         f"{r_string(reading.ci or 'log-log')})"]
-        if stat is Statistic.km_median:
-            interval = "" if reading.ci is None else \
-                f", {r_number(level)}, {r_string(reading.ci)}"
-            return [pop, f".km_median(.endpoint({r_string(reading.endpoint)}), pop, "
-                         f"{r_number(reading.scale)}{interval})"]
-        if stat is Statistic.day:
-            target = claim.numbers()["value"].value
-            return [pop, f".day({self.values(reading, 'pop')}, pop, {r_number(target)}"
-                         f"{self.each(reading)})"]
-        if stat is Statistic.bound:
-            bound = claim.numbers()["bound"].value
-            return [pop, f".bound({self.values(reading, 'pop')}, {r_number(bound)}, "
-                         f"{r_string(reading.comparator)})"]
-        if stat in (Statistic.p_value, Statistic.no_difference) and _k_groups(reading):
-            call = self.k_groups(reading, stat)
-            return ([pop, "groups <- list(" + ", ".join(f"pop & {self.mask(g)}"
-                                                         for g in reading.groups) + ")"]
-                    + [f".no_difference({call})" if stat is Statistic.no_difference
-                       else call])
-        if stat in (Statistic.p_value, Statistic.no_difference):
-            lines = [pop, f"first <- pop & {self.mask(reading.groups[0])}",
-                     f"second <- pop & {self.mask(reading.groups[1])}"]
-            test = reading.test
-            direction = self.direction(reading) if stat is Statistic.p_value else ""
-            if test in _TWO_BY_TWO:
-                call = (f".two_by_two({r_string(_R_TEST[test])}, first, second, "
-                        f"{self.mask(reading.event)}{direction})")
-            elif test in _MANN_WHITNEY:
-                call = (f".wilcox({self.values(reading, 'first')}, "
-                        f"{self.values(reading, 'second')}, "
-                        f"exact = {'TRUE' if test is Test.mannwhitney_exact else 'FALSE'}"
-                        f"{direction}, ties = {r_string(reading.ties)})")
-            else:
-                call = (f".logrank(.endpoint({r_string(reading.endpoint)}), "
-                        f"first, second{direction})")
-            return lines + ([f".no_difference({call})"] if stat is Statistic.no_difference
-                            else [call])
-        raise AssertionError(f"no R for statistic {stat.value}")   # pragma: no cover
+        return ["pop <- " + self.mask(reading.population)] + \
+            reading.measure.r_lines(self, claim, reading)
 
-    def k_groups(self, reading: Reading, stat: Statistic) -> str:
+    def test_call(self, reading: Reading, direction: bool) -> tuple[list[str], str]:
+        """R lines selecting the groups a test compares, and the R call of its p-value."""
+        if _k_groups(reading):
+            return (["groups <- list(" + ", ".join(f"pop & {self.mask(g)}"
+                                                   for g in reading.groups) + ")"],
+                    self.k_groups(reading, direction))
+        lines = [f"first <- pop & {self.mask(reading.groups[0])}",
+                 f"second <- pop & {self.mask(reading.groups[1])}"]
+        test = reading.test
+        way = self.direction(reading) if direction else ""
+        if test in _TWO_BY_TWO:
+            call = (f".two_by_two({r_string(_R_TEST[test])}, first, second, "
+                    f"{self.mask(reading.event)}{way})")
+        elif test in _MANN_WHITNEY:
+            call = (f".wilcox({self.values(reading, 'first')}, "
+                    f"{self.values(reading, 'second')}, "
+                    f"exact = {'TRUE' if test is Test.mannwhitney_exact else 'FALSE'}"
+                    f"{way}, ties = {r_string(reading.ties)})")
+        else:
+            call = (f".logrank(.endpoint({r_string(reading.endpoint)}), "
+                    f"first, second{way})")
+        return lines, call
+
+    def k_groups(self, reading: Reading, direction: bool) -> str:
         """The R call of a test across the groups of the list ``groups``."""
         test = reading.test
         if test is Test.kruskal_wallis:
-            direction = self.direction(reading) if stat is Statistic.p_value else ""
+            direction = self.direction(reading) if direction else ""
             return (f".kruskal(lapply(groups, function(g) {self.values(reading, 'g')})"
                     f"{direction}, ties = {r_string(reading.ties)})")
         if test is Test.chi2:
@@ -919,12 +836,8 @@ class _Claims:
             pieces.append(claim.printed[cursor:token.start])
             cursor = token.end
         pieces.append(claim.printed[cursor:])
-        if reading.statistic is Statistic.no_difference:
-            kind = how.r.split("(")[0]
-        elif reading.statistic is Statistic.bound:
-            kind = "bound"
-        else:
-            kind = "figure"
+        written = reading.measure.written
+        kind = how.r.split("(")[0] if written == "test" else written
         body = "\n".join("    " + line for line in self.compute(claim, reading))
         args = [f"{r_string(claim.id)}, {r_string(claim.printed)}"]
         if roles:
@@ -1028,8 +941,8 @@ def generate(ledger: Ledger) -> str:
         _PRELUDE,
         _PRELUDE_K_GROUPS if any(_k_groups(c.adopted) for c in ledger.claims) else "",
         _PRELUDE_DECLARED if ledger.endpoints else "",
-        _PRELUDE_CUMINC if any(c.adopted.statistic is Statistic.cumulative_incidence
-                               for c in ledger.claims) else "",
+        *(measure.r_helpers for name, measure in MEASURES.items()
+          if any(c.adopted.statistic.value == name for c in ledger.claims)),
         "\n# ------------------------------------------------------------------ the study\n\n",
         f"STUDY <- {r_string(study)}\n",
         f"LFS_FAILURE <- {r_string(ledger.rules.lfs_non_responder)}\n",

@@ -194,8 +194,7 @@ class Study:
         # The evaluator writes the figure rounding half up; a reading that names
         # another convention is written again under it, number by number.
         result = self.results()[claim.id].adopted
-        if claim.adopted.rounding in (None, "half-up") or claim.adopted.statistic in (
-                Statistic.bound, Statistic.no_difference):
+        if claim.adopted.rounding in (None, "half-up") or claim.adopted.measure.written != "figure":
             return result.reproduced
         values = [result.computed.values.get(role, float("nan")) for role in claim.reads]
         return printed.rewrite(claim.printed, values, claim.adopted.rounding)

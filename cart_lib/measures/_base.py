@@ -92,6 +92,9 @@ class Measure:
     proportion: ClassVar[bool] = False
     #: Whether the claim is an objective of the search (a definition is not).
     searched: ClassVar[bool] = True
+    #: How its reproduced figure is written: ``figure`` (the printed text with the computed
+    #: numbers), ``bound`` (the printed text and the extreme value), ``test`` (a p-value).
+    written: ClassVar[str] = "figure"
     #: Whether the search's numpy computation can differ from the book's in the last bits.
     fast_differs: ClassVar[bool] = False
 
@@ -129,6 +132,13 @@ class Measure:
         """
         return role_loss(claim, computed)
 
+    def events_move(self, reading: Reading) -> str | None:
+        """How events in time move the figure, for the search's survival moves
+        (:mod:`cart_lib.reconstruct.survival`): ``falls`` (a survival rate: one
+        more event before the landmark lowers it), ``rises`` (an incidence),
+        ``separates`` (a test between groups), or None."""
+        return None
+
     # ------------------------------------------------------------ inverting
     def invertible(self, reading: Reading) -> bool:
         """Whether inversion enumerates what the figure admits under this reading."""
@@ -144,6 +154,24 @@ class Measure:
                any_split: bool):
         """Fill ``out`` (:class:`cart_lib.stats.inversion.ReadingInversion`) at given sizes."""
         raise NotImplementedError(f"{self.name} cannot be inverted")
+
+    # ------------------------------------------------------------ R
+    #: How R computes it, for the R check's comments and README (:mod:`cart_lib.analysis.rscript`).
+    r_method: ClassVar[str] = ""
+    #: Why R does not compute it, when it does not.
+    r_skip: ClassVar[str] = ""
+    #: R functions its lines call that the script's prelude does not define.
+    r_helpers: ClassVar[str] = ""
+
+    def r_lines(self, r, claim: Claim, reading: Reading) -> list[str]:
+        """R lines after ``pop <- <population mask>``, the last one the figure's result.
+
+        ``r`` is the R check's writer: ``r.mask(expr)``, ``r.values(reading,
+        pop)``, ``r.each(reading)``, ``r.direction(reading)``,
+        ``r.string(text)``, ``r.number(x)`` and ``r.test_call(reading,
+        direction)`` give R text.
+        """
+        raise NotImplementedError(f"no R for statistic {self.name}")
 
     # ------------------------------------------------------------ auditing
     def printed_counts(self, claim: Claim, reading: Reading) -> list[tuple[tuple, int]]:

@@ -31,6 +31,14 @@ class Bound(Measure):
         return Computed({"bound": float(extreme)}, int((~ok).sum()),
                         f"{len(values)} value(s), extreme {extreme:g}")
 
+    r_method = "every value compared with the printed bound"
+    written = "bound"
+
+    def r_lines(self, r, claim, reading):
+        bound = claim.numbers()["bound"].value
+        return [f".bound({r.values(reading, 'pop')}, {r.number(bound)}, "
+                f"{r.string(reading.comparator)})"]
+
     def reproduced(self, claim, reading, computed) -> str:
         return f"{claim.printed} [extreme {printed.fmt(computed.values['bound'], 1)}]"
 

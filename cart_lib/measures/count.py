@@ -26,6 +26,11 @@ class Count(Measure):
         values = {"count": k, "denominator": n, "percent": 100 * k / n if n else math.nan}
         return Computed(values, ctx.each_violations(reading, hit, table), f"{k}/{n}")
 
+    r_method = "sum() of the population and event masks; 100 * k / n"
+
+    def r_lines(self, r, claim, reading):
+        return [f"hit <- pop & {r.mask(reading.event)}", f".count(pop, hit{r.each(reading)})"]
+
     def printed_counts(self, claim, reading):
         numbers = {role: tok.value for role, tok in claim.numbers().items()}
         out = []

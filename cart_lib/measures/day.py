@@ -27,6 +27,13 @@ class Day(Measure):
                         ctx.each_violations(reading, population, table),
                         f"days: {', '.join(f'{v:g}' for v in values) or 'none'}")
 
+    r_method = ("the described patients' values; the one farthest from the printed day must "
+                "print as it")
+
+    def r_lines(self, r, claim, reading):
+        target = claim.numbers()["value"].value
+        return [f".day({r.values(reading, 'pop')}, pop, {r.number(target)}{r.each(reading)})"]
+
     def printed_counts(self, claim, reading):
         numbers = claim.numbers()
         return [((reading.population,), numbers["count"].value)] if "count" in numbers else []

@@ -22,6 +22,8 @@ class Definition(Measure):
     required = ("defines",)
     optional = frozenset({"unit", "rounding"})
     searched = False
+    r_skip = ("a definition: the printed number sets an endpoint's window in the ledger; "
+              "there is nothing to compute from the cohort")
 
     def problems(self, claim, reading, ledger):
         if window_days(reading.defines, ledger) is None:

@@ -42,9 +42,15 @@ class ExactCI(Count):
     optional = frozenset({"each", "rounding"})
     cost = 3
 
+    r_method = "binom.test(k, n, conf.level = level)$conf.int (Clopper-Pearson)"
+
     def method(self, reading) -> str:
         """The interval's method (a key of :data:`cart_lib.stats.intervals.PROPORTION_INTERVALS`)."""
         return "clopper-pearson"
+
+    def r_lines(self, r, claim, reading):
+        return [f"hit <- pop & {r.mask(reading.event)}",
+                f".exact_ci(pop, hit, {r.number(level_of(claim))}{r.each(reading)})"]
 
     def compute(self, ctx, claim, reading, table) -> Computed:
         out = super().compute(ctx, claim, reading, table)
@@ -87,8 +93,16 @@ class ProportionCI(ExactCI):
     name = "proportion_ci"
     required = ("population", "event", "ci")
 
+    r_method = ("binom.test (Clopper-Pearson), prop.test(correct = FALSE) (Wilson), qbeta "
+                "(Jeffreys), and the Wald and Agresti-Coull formulas clipped to [0, 1]")
+
     def method(self, reading) -> str:
         return reading.ci
+
+    def r_lines(self, r, claim, reading):
+        return [f"hit <- pop & {r.mask(reading.event)}",
+                f".proportion_ci(pop, hit, {r.number(level_of(claim))}, {r.string(reading.ci)}"
+                f"{r.each(reading)})"]
 
     def problems(self, claim, reading, ledger):
         if reading.ci not in intervals.PROPORTION_INTERVALS:

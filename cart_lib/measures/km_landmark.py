@@ -42,8 +42,18 @@ class KMLandmark(Measure):
     optional = frozenset({"ci", "unit", "rounding"})
     cost = 3
 
+    r_method = "summary(survfit(Surv(time, event) ~ 1, conf.type = ci), times = at)"
+
     def problems(self, claim, reading, ledger):
         return check_interval(claim, reading)
+
+    def events_move(self, reading):
+        return "falls"
+
+    def r_lines(self, r, claim, reading):
+        return [f".km_landmark(.endpoint({r.string(reading.endpoint)}), pop, "
+                f"{r.number(reading.at)}, {r.number(reading.scale)}, "
+                f"{r.number(level_of(claim))}, {r.string(reading.ci or 'log-log')})"]
 
     def why_not_invertible(self, reading) -> str:
         return KM_NOT_INVERTIBLE

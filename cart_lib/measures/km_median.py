@@ -37,8 +37,18 @@ class KMMedian(Measure):
     optional = frozenset({"unit", "rounding", "ci"})
     percent_roles = frozenset({"level"})
 
+    r_method = ("survfit(Surv(time, event) ~ 1): the first time its survival is at most one "
+                "half (survival's quantile() is noted where it differs); min() and max() of "
+                "the times; the interval from quantile(survfit(conf.type = ci), 0.5)")
+
     def problems(self, claim, reading, ledger):
         return check_interval(claim, reading)
+
+    def r_lines(self, r, claim, reading):
+        interval = "" if reading.ci is None else \
+            f", {r.number(level_of(claim))}, {r.string(reading.ci)}"
+        return [f".km_median(.endpoint({r.string(reading.endpoint)}), pop, "
+                f"{r.number(reading.scale)}{interval})"]
 
     def why_not_invertible(self, reading) -> str:
         return KM_NOT_INVERTIBLE

@@ -27,6 +27,11 @@ class Median(Measure):
         return Computed({"median": statistics.median(values), "min": float(values.min()),
                          "max": float(values.max())}, 0, f"n = {len(values)}", sample=values)
 
+    r_method = "median(), min() and max() of the non-empty values"
+
+    def r_lines(self, r, claim, reading):
+        return [f".median_range({r.values(reading, 'pop')})"]
+
     def time_span(self, claim, reading, holds):
         return {"low": holds.get("min"), "high": holds.get("max"),
                 "median": holds.get("median")}
@@ -38,6 +43,7 @@ class Range(Median):
 
     name = "range"
     roles = frozenset({"min", "max"})
+    r_method = "min() and max() of the non-empty values"
 
     def time_span(self, claim, reading, holds):
         return {"low": holds.get("min"), "high": holds.get("max")}

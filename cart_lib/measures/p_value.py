@@ -161,6 +161,10 @@ def _why_not_invertible(measure: Measure, reading) -> str:
 class _GroupTest(Measure):
     """What a p-value and a "no difference" share: groups compared by a test."""
 
+    def r_lines(self, r, claim, reading):
+        lines, call = r.test_call(reading, direction=isinstance(self, PValue))
+        return lines + ([f".no_difference({call})"] if isinstance(self, NoDifference) else [call])
+
     required = ("population", "groups", "test")
     takes_groups = True
     cost = 4
@@ -177,6 +181,10 @@ class PValue(_GroupTest):
     """The p-value of a test across groups, in the direction the text gives for two groups."""
 
     name = "p_value"
+    r_method = "the p-value of the reading's test (see TESTS)"
+
+    def events_move(self, reading):
+        return "separates" if reading.test is Test.logrank else None
     roles = frozenset({"p"})
     optional = frozenset({"event", "variable", "endpoint", "direction", "ties", "unit",
                           "rounding"})
@@ -230,6 +238,8 @@ class NoDifference(_GroupTest):
     """A test across groups the text calls not significant: p at least :data:`ALPHA`."""
 
     name = "no_difference"
+    r_method = "the reading's test (see TESTS); holds when p >= 0.05"
+    written = "test"
     optional = frozenset({"event", "variable", "endpoint", "ties", "unit"})
 
     def compute(self, ctx, claim, reading, table) -> Computed:

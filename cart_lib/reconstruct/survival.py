@@ -20,11 +20,9 @@ __all__ = ["SurvivalMoves", "moves_events"]
 
 
 def moves_events(reading) -> bool:
-    """Whether a reading's directed moves shift events in time: rates at a landmark and
-    log-rank p-values."""
-    return reading.statistic.value in ("km_landmark", "cumulative_incidence") or (
-        reading.statistic.value == "p_value" and reading.test is not None
-        and reading.test.value == "logrank")
+    """Whether a reading's directed moves shift events in time (its statistic says so:
+    rates at a landmark and log-rank p-values)."""
+    return reading.measure.events_move(reading) is not None
 
 
 class SurvivalMoves:
@@ -78,7 +76,8 @@ class SurvivalMoves:
         population = self.fast.mask(reading.population, self.table)
         if role == "percent":
             at = reading.at * reading.scale
-            more = value >= high if reading.statistic.value == "km_landmark" else not value >= low
+            falls = reading.measure.events_move(reading) == "falls"
+            more = value >= high if falls else not value >= low
             pool = population & ~(event & (time <= at)) if more else population & event & (time <= at)
             limit = at
         else:
