@@ -166,35 +166,54 @@ def atoms(text: str | None, ledger: Ledger) -> list[tuple[str, str, object]]:
     """
     if not text:
         return []
-    out: list[tuple[str, str, object]] = []
+    walker = _Atoms(ledger)
+    walker.walk(ast.parse(text, mode="eval").body)
+    return walker.out
 
-    def walk(node, negate=False):
-        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) and not negate:
-            for value in node.values:
-                walk(value)
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            walk(node.operand, not negate)
-        elif isinstance(node, ast.Name):
-            var = ledger.variables.get(node.id)
-            if var is not None and var.expr:
-                walk(ast.parse(var.expr, mode="eval").body, negate)
-            elif var is not None:
-                out.append((var.column, "==", 0.0 if negate else 1.0))
-            else:
-                out.append((node.id, "==", 0.0 if negate else 1.0))
-        elif (isinstance(node, ast.Compare) and len(node.ops) == 1 and not negate
-              and isinstance(node.left, ast.Name)):
-            op, right = node.ops[0], node.comparators[0]
-            symbol = {ast.Eq: "==", ast.In: "in", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
-                      ast.GtE: ">="}.get(type(op))
-            if symbol is None:
-                return
-            try:
-                value = [expressions.constant(e) for e in right.elts] if symbol == "in" \
-                    else expressions.constant(right)
-            except (expressions.ExpressionError, AttributeError):
-                return
-            out.append((node.left.id, symbol, value))
 
-    walk(ast.parse(text, mode="eval").body)
-    return out
+class _Atoms(expressions.Walker):
+    """The walk behind :func:`atoms`: conjuncts naming one column, under any ``not``."""
+
+    _SYMBOLS = {ast.Eq: "==", ast.In: "in", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
+                ast.GtE: ">="}
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.variables = {k: v.expr for k, v in ledger.variables.items() if v.expr}
+        self.out: list[tuple[str, str, object]] = []
+        self.negate = False
+
+    def boolean(self, conjunction, operands):
+        if conjunction and not self.negate:       # an 'or', or a negated 'and', gives none
+            for value in operands:
+                self.walk(value)
+
+    def negation(self, operand):
+        self.negate = not self.negate
+        self.walk(operand)
+        self.negate = not self.negate
+
+    def variable(self, name):
+        self.walk(ast.parse(self.variables[name], mode="eval").body)
+
+    def column(self, name):
+        var = self.ledger.variables.get(name)      # a variable that notes a column
+        self.out.append((var.column if var is not None else name, "==",
+                         0.0 if self.negate else 1.0))
+
+    def comparison(self, node):
+        if len(node.ops) != 1 or self.negate or not isinstance(node.left, ast.Name):
+            return
+        symbol = self._SYMBOLS.get(type(node.ops[0]))
+        if symbol is None:
+            return
+        right = node.comparators[0]
+        try:
+            value = [expressions.constant(e) for e in right.elts] if symbol == "in" \
+                else expressions.constant(right)
+        except (expressions.ExpressionError, AttributeError):
+            return
+        self.out.append((node.left.id, symbol, value))
+
+    def constant(self, node):
+        return None
