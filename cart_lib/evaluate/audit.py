@@ -264,154 +264,14 @@ class Check:
         return f"{', '.join(self.claims)}{roles}: {self.statement}"
 
 
-class CountFacts:
-    """Sizes of patient sets fixed by a study's printed figures, and the checks among them.
+class FigureChecks:
+    """The checks of each printed figure against the sizes :class:`CountFacts` knows.
 
-    Parameters
-    ----------
-    ledger : Ledger
-    replace : mapping of str to Reading, optional
-        Readings to use instead of the adopted ones, by claim id (to test an
-        alternative reading against the other figures).
+    A percentage against its count and denominator, and, before any search
+    (:meth:`figure_checks`), every count, percentage, interval and 2x2
+    p-value against the sizes the figures fix. Mixed into :class:`CountFacts`,
+    whose ``ledger``, ``domains``, ``checks``, ``reading`` and ``size_of`` it reads.
     """
-
-    def __init__(self, ledger: Ledger, replace: Mapping[str, Reading] | None = None):
-        self.ledger = ledger
-        self.domains = Domains(ledger)
-        self.replace = dict(replace or {})
-        self.facts: list[Fact] = []
-        self.checks: list[Check] = []
-        self._sizes: dict[Selection, Fact] = {}
-        self._seen: set[tuple] = set()
-        self._parts: set[tuple[Selection, Selection]] = set()
-        for claim in ledger.claims:
-            self._printed_facts(claim, self.reading(claim))
-        self._derive()
-        for claim in ledger.claims:
-            self._inverted_facts(claim, self.reading(claim))
-        self._derive()
-        self._subset_checks()
-        for claim in ledger.claims:
-            self._percent_check(claim, self.reading(claim))
-        unique: dict[str, Check] = {}
-        for check in self.checks:
-            unique.setdefault(check.statement, check)
-        self.checks = list(unique.values())
-
-    def reading(self, claim: Claim) -> Reading:
-        """The reading in use for a claim."""
-        return self.replace.get(claim.id, claim.adopted)
-
-    # ------------------------------------------------------------ facts
-    def size_of(self, *texts: str | None) -> int | None:
-        """The size of the set a conjunction of expressions selects, if the figures fix it."""
-        fact = self._sizes.get(self.domains.selection(*texts))
-        return fact.size if fact else None
-
-    def _add(self, sel: Selection, size: int, source: str, how: str,
-             basis: frozenset | None = None, formula: str = "") -> None:
-        size = int(size)
-        basis = basis if basis is not None else frozenset({source})
-        known = self._sizes.get(sel)
-        if known is None:
-            fact = Fact(sel, size, source, how, basis, formula)
-            self.facts.append(fact)
-            self._sizes[sel] = fact
-            return
-        if known.source == source:
-            return
-        other = Fact(sel, size, source, how, basis, formula)
-        if _informative([known, other]):
-            self.checks.append(Check(
-                "restated", _ids(known.source, source),
-                f"{self.domains.describe(sel)}: {known.shown} ({known.source}) and "
-                f"{other.shown} ({source})", known.size == size))
-
-    def _printed_facts(self, claim: Claim, reading: Reading) -> None:
-        for parts, count in reading.measure.printed_counts(claim, reading):
-            self._add(self.domains.selection(*parts), count, claim.id, "printed")
-
-    def _inverted_facts(self, claim: Claim, reading: Reading) -> None:
-        """Counts a p-value or an interval pins down on its own."""
-        for parts, count in reading.measure.pinned_counts(claim, reading, self.size_of):
-            self._add(self.domains.selection(*parts), count, claim.id, "inverted")
-
-    # ------------------------------------------------------------ partitions
-    def _derive(self) -> None:
-        """Add sizes implied by partitions, and check every partition the facts complete."""
-        for _ in range(10):
-            before = len(self.facts)
-            for fact in list(self.facts):
-                for column, _values in sorted(fact.selection.columns, key=lambda cv: cv[0]):
-                    self._partition(fact.selection.without(column), column, self._seen)
-            if len(self.facts) == before:
-                break
-
-    def _partition(self, base: Selection, column: str, seen: set) -> None:
-        if not self.domains.covers(base, column):
-            return
-        allowed = base.constraint(column) or frozenset(self.domains.values[column])
-        rest = base.without(column)
-        parts = [f for f in self.facts if f.selection.without(column) == rest
-                 and (f.selection.constraint(column) or allowed) < allowed]
-        disjoint = _disjoint_cover(parts, column, allowed)
-        total = self._sizes.get(base)
-        for chosen in disjoint:
-            key = (base, tuple(sorted(id(f) for f in chosen)), total is not None)
-            if key in seen:
-                continue
-            seen.add(key)
-            covered = frozenset().union(*(f.selection.constraint(column) for f in chosen))
-            names = _ids(*(f.source for f in chosen))
-            terms = " + ".join(str(f.size) for f in chosen)
-            value = sum(f.size for f in chosen)
-            basis = frozenset().union(*(f.basis for f in chosen))
-            split = f"{self.domains.describe(base)}, split by {column}"
-            if covered == allowed:
-                if total is None:
-                    self._add(base, value, f"sum of {', '.join(names)}", "derived", basis, terms)
-                elif _informative([total, *chosen]):
-                    self._parts.update((f.selection, base) for f in chosen)
-                    self.checks.append(Check(
-                        "adds up", _ids(total.source, *names),
-                        f"{split}: {' + '.join(f.shown for f in chosen)} = {value}, "
-                        f"total {total.shown}", value == total.size))
-            elif total is not None:
-                missing = allowed - covered
-                part = Selection(rest.columns | {(column, missing)}, rest.opaque)
-                if missing == frozenset(self.domains.values[column]):
-                    part = rest
-                holds = value <= total.size
-                if len(chosen) > 1 and _informative([total, *chosen]):
-                    self.checks.append(Check(
-                        "within total", _ids(total.source, *names),
-                        f"{split}: {' + '.join(f.shown for f in chosen)} = {value}, "
-                        f"at most {total.shown}", holds))
-                if holds and part not in self._sizes:
-                    self._add(part, total.size - value,
-                              f"{total.source} less {', '.join(names)}", "derived",
-                              total.basis | basis, f"{total.size} - {terms.replace(' + ', ' - ')}")
-
-    # ------------------------------------------------------------ checks
-    def _subset_checks(self) -> None:
-        """Each set is no larger than the smallest known sets that contain it."""
-        for fact in self.facts:
-            parents = [f for f in self.facts if f is not fact
-                       and self.domains.subset(fact.selection, f.selection)
-                       and f.selection != fact.selection]
-            direct = [p for p in parents if not any(
-                q is not p and self.domains.subset(q.selection, p.selection)
-                and q.selection != p.selection and self.domains.subset(fact.selection, q.selection)
-                for q in parents)]
-            for parent in direct:
-                if not _informative([fact, parent]) or \
-                        (fact.selection, parent.selection) in self._parts:
-                    continue
-                self.checks.append(Check(
-                    "subset", _ids(fact.source, parent.source),
-                    f"{self.domains.describe(fact.selection)}: {fact.shown}, within "
-                    f"{self.domains.describe(parent.selection)}: {parent.shown}",
-                    fact.size <= parent.size))
 
     def percent_of(self, claim: Claim, reading: Reading) -> tuple[int, int] | None:
         """Count and denominator behind a claim's percentage, printed or fixed by other figures."""
@@ -583,6 +443,156 @@ class CountFacts:
                          + (f"; {' and '.join(others)} {'does' if len(others) == 1 else 'do'}"
                             if others else "; nor does another 2x2 test"))
         return Check("p-value", (claim.id,), statement, bool(fits), ("p",))
+
+
+class CountFacts(FigureChecks):
+    """Sizes of patient sets fixed by a study's printed figures, and the checks among them.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    replace : mapping of str to Reading, optional
+        Readings to use instead of the adopted ones, by claim id (to test an
+        alternative reading against the other figures).
+    """
+
+    def __init__(self, ledger: Ledger, replace: Mapping[str, Reading] | None = None):
+        self.ledger = ledger
+        self.domains = Domains(ledger)
+        self.replace = dict(replace or {})
+        self.facts: list[Fact] = []
+        self.checks: list[Check] = []
+        self._sizes: dict[Selection, Fact] = {}
+        self._seen: set[tuple] = set()
+        self._parts: set[tuple[Selection, Selection]] = set()
+        for claim in ledger.claims:
+            self._printed_facts(claim, self.reading(claim))
+        self._derive()
+        for claim in ledger.claims:
+            self._inverted_facts(claim, self.reading(claim))
+        self._derive()
+        self._subset_checks()
+        for claim in ledger.claims:
+            self._percent_check(claim, self.reading(claim))
+        unique: dict[str, Check] = {}
+        for check in self.checks:
+            unique.setdefault(check.statement, check)
+        self.checks = list(unique.values())
+
+    def reading(self, claim: Claim) -> Reading:
+        """The reading in use for a claim."""
+        return self.replace.get(claim.id, claim.adopted)
+
+    # ------------------------------------------------------------ facts
+    def size_of(self, *texts: str | None) -> int | None:
+        """The size of the set a conjunction of expressions selects, if the figures fix it."""
+        fact = self._sizes.get(self.domains.selection(*texts))
+        return fact.size if fact else None
+
+    def _add(self, sel: Selection, size: int, source: str, how: str,
+             basis: frozenset | None = None, formula: str = "") -> None:
+        size = int(size)
+        basis = basis if basis is not None else frozenset({source})
+        known = self._sizes.get(sel)
+        if known is None:
+            fact = Fact(sel, size, source, how, basis, formula)
+            self.facts.append(fact)
+            self._sizes[sel] = fact
+            return
+        if known.source == source:
+            return
+        other = Fact(sel, size, source, how, basis, formula)
+        if _informative([known, other]):
+            self.checks.append(Check(
+                "restated", _ids(known.source, source),
+                f"{self.domains.describe(sel)}: {known.shown} ({known.source}) and "
+                f"{other.shown} ({source})", known.size == size))
+
+    def _printed_facts(self, claim: Claim, reading: Reading) -> None:
+        for parts, count in reading.measure.printed_counts(claim, reading):
+            self._add(self.domains.selection(*parts), count, claim.id, "printed")
+
+    def _inverted_facts(self, claim: Claim, reading: Reading) -> None:
+        """Counts a p-value or an interval pins down on its own."""
+        for parts, count in reading.measure.pinned_counts(claim, reading, self.size_of):
+            self._add(self.domains.selection(*parts), count, claim.id, "inverted")
+
+    # ------------------------------------------------------------ partitions
+    def _derive(self) -> None:
+        """Add sizes implied by partitions, and check every partition the facts complete."""
+        for _ in range(10):
+            before = len(self.facts)
+            for fact in list(self.facts):
+                for column, _values in sorted(fact.selection.columns, key=lambda cv: cv[0]):
+                    self._partition(fact.selection.without(column), column, self._seen)
+            if len(self.facts) == before:
+                break
+
+    def _partition(self, base: Selection, column: str, seen: set) -> None:
+        if not self.domains.covers(base, column):
+            return
+        allowed = base.constraint(column) or frozenset(self.domains.values[column])
+        rest = base.without(column)
+        parts = [f for f in self.facts if f.selection.without(column) == rest
+                 and (f.selection.constraint(column) or allowed) < allowed]
+        disjoint = _disjoint_cover(parts, column, allowed)
+        total = self._sizes.get(base)
+        for chosen in disjoint:
+            key = (base, tuple(sorted(id(f) for f in chosen)), total is not None)
+            if key in seen:
+                continue
+            seen.add(key)
+            covered = frozenset().union(*(f.selection.constraint(column) for f in chosen))
+            names = _ids(*(f.source for f in chosen))
+            terms = " + ".join(str(f.size) for f in chosen)
+            value = sum(f.size for f in chosen)
+            basis = frozenset().union(*(f.basis for f in chosen))
+            split = f"{self.domains.describe(base)}, split by {column}"
+            if covered == allowed:
+                if total is None:
+                    self._add(base, value, f"sum of {', '.join(names)}", "derived", basis, terms)
+                elif _informative([total, *chosen]):
+                    self._parts.update((f.selection, base) for f in chosen)
+                    self.checks.append(Check(
+                        "adds up", _ids(total.source, *names),
+                        f"{split}: {' + '.join(f.shown for f in chosen)} = {value}, "
+                        f"total {total.shown}", value == total.size))
+            elif total is not None:
+                missing = allowed - covered
+                part = Selection(rest.columns | {(column, missing)}, rest.opaque)
+                if missing == frozenset(self.domains.values[column]):
+                    part = rest
+                holds = value <= total.size
+                if len(chosen) > 1 and _informative([total, *chosen]):
+                    self.checks.append(Check(
+                        "within total", _ids(total.source, *names),
+                        f"{split}: {' + '.join(f.shown for f in chosen)} = {value}, "
+                        f"at most {total.shown}", holds))
+                if holds and part not in self._sizes:
+                    self._add(part, total.size - value,
+                              f"{total.source} less {', '.join(names)}", "derived",
+                              total.basis | basis, f"{total.size} - {terms.replace(' + ', ' - ')}")
+
+    # ------------------------------------------------------------ checks
+    def _subset_checks(self) -> None:
+        """Each set is no larger than the smallest known sets that contain it."""
+        for fact in self.facts:
+            parents = [f for f in self.facts if f is not fact
+                       and self.domains.subset(fact.selection, f.selection)
+                       and f.selection != fact.selection]
+            direct = [p for p in parents if not any(
+                q is not p and self.domains.subset(q.selection, p.selection)
+                and q.selection != p.selection and self.domains.subset(fact.selection, q.selection)
+                for q in parents)]
+            for parent in direct:
+                if not _informative([fact, parent]) or \
+                        (fact.selection, parent.selection) in self._parts:
+                    continue
+                self.checks.append(Check(
+                    "subset", _ids(fact.source, parent.source),
+                    f"{self.domains.describe(fact.selection)}: {fact.shown}, within "
+                    f"{self.domains.describe(parent.selection)}: {parent.shown}",
+                    fact.size <= parent.size))
 
 
 def _ci_text(claim: Claim, percent: float, low: float, high: float) -> str:
