@@ -49,7 +49,6 @@ from pathlib import Path
 from ..core import expressions, paths, printed
 from ..core.errors import CartError
 from ..ledger import Claim, Endpoint, Ledger, Reading, Statistic, Test
-from ..core.record import COLUMNS
 
 #: The command that installs R and survival on Debian (as root).
 INSTALL = "apt-get install -y r-base-core r-cran-survival"
@@ -794,7 +793,7 @@ if (.tally[["differ"]] > 0) quit(save = "no", status = 1)
 
 
 def _types(ledger: Ledger) -> str:
-    items = [(c.name, c.dtype) for c in COLUMNS] + [(n, c.dtype) for n, c in ledger.columns.items()]
+    items = list(ledger.dtypes().items())
     body = ",\n  ".join(f"{r_string(name)} = {r_string(dtype)}" for name, dtype in items)
     return f"TYPES <- c(\n  {body})\n"
 
@@ -805,7 +804,7 @@ class _Claims:
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
         self.r = RTranslator({k: v.expr for k, v in ledger.variables.items() if v.expr})
-        self.columns = {c.name for c in COLUMNS} | set(ledger.columns)
+        self.columns = set(ledger.dtypes())
 
     def mask(self, text: str | None) -> str:
         return "rep(TRUE, N)" if text is None else f".mask({self.r.mask(text)})"
@@ -1004,7 +1003,7 @@ def generate(ledger: Ledger) -> str:
     """
     study = ledger.study
     claims = _Claims(ledger)
-    window = next(c.window_days for c in COLUMNS if c.name == "cr_d30")
+    window = ledger.response_window_days
     out = [
         f"# {study}: every printed figure of the study recomputed in R from the reconstructed cohort.\n",
         "#\n",

@@ -31,7 +31,11 @@ class Column:
     bounds : tuple of float, optional
         Inclusive lower and upper bound of a numeric column.
     window_days : float, optional
-        For an endpoint assessed within a window after infusion, its length.
+        For a column assessed within a window after infusion, its length.
+    required : bool
+        Never empty (where it applies: see :data:`APPLIES_TO`).
+    needs : str, optional
+        A boolean column this one depends on: empty unless that flag is true.
     """
 
     name: str
@@ -40,17 +44,20 @@ class Column:
     allowed: tuple[str, ...] | None = None
     bounds: tuple[float, float] | None = None
     window_days: float | None = None
+    required: bool = False
+    needs: str | None = None
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("study", "str", "study slug"),
-    Column("patient_id", "str", "patient identifier, unique within the study"),
-    Column("group", "str", "the study's own reporting group"),
+    Column("study", "str", "study slug", required=True),
+    Column("patient_id", "str", "patient identifier, unique within the study", required=True),
+    Column("group", "str", "the study's own reporting group", required=True),
     Column("car_source", "str", "origin of the CAR T cells",
-           allowed=("autologous", "recipient-derived", "donor-derived")),
+           allowed=("autologous", "recipient-derived", "donor-derived"), required=True),
     Column("donor", "str", "HLA relation of the cell donor",
-           allowed=("none", "matched-sibling", "haploidentical", "unrelated", "unknown")),
-    Column("prior_hsct", "bool", "allogeneic transplant before CAR-T"),
+           allowed=("none", "matched-sibling", "haploidentical", "unrelated", "unknown"),
+           required=True),
+    Column("prior_hsct", "bool", "allogeneic transplant before CAR-T", required=True),
     Column("age_years", "float", "age at infusion, years", bounds=(0, 120)),
     Column("dose_e5_per_kg", "float", "infused CAR T cells, 10^5 per kg", bounds=(0, 1e4)),
     Column("bm_blasts_pct", "float", "marrow blasts at T-cell collection, %", bounds=(0, 100)),
@@ -58,11 +65,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("manufacture_reason", "str", "why donor cells were used",
            allowed=("autologous-failed", "high-blasts")),
     Column("cr_d30", "bool", "complete remission (CR/CRi) within 30 days", window_days=30),
-    Column("mrd_negative", "bool", "MRD-negative remission; empty unless cr_d30"),
+    Column("mrd_negative", "bool", "MRD-negative remission; empty unless cr_d30", needs="cr_d30"),
     Column("crs_grade", "int", "cytokine release syndrome grade, 0 = none", bounds=(0, 5)),
     Column("neurotox_grade", "int", "neurotoxicity grade, 0 = none", bounds=(0, 5)),
     Column("agvhd", "bool", "acute GVHD after CAR-T"),
-    Column("agvhd_site", "str", "organ of acute GVHD", allowed=("skin", "gut", "liver")),
+    Column("agvhd_site", "str", "organ of acute GVHD", allowed=("skin", "gut", "liver"),
+           needs="agvhd"),
     Column("cgvhd_at_collection", "bool", "chronic GVHD when T cells were collected"),
     Column("peak_expansion", "float", "peak CAR transgene copies per microgram genomic DNA",
            bounds=(0, 1e9)),
@@ -82,6 +90,9 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+
+#: The remission column, whose assessment window is a rule of each study's ledger.
+REMISSION = "cr_d30"
 
 #: The endpoints every study has, derived from the record (``cart_lib.cohort``),
 #: and the columns each reads. A ledger may declare more (``endpoints:``).
@@ -110,6 +121,20 @@ NEEDS_FLAG: tuple[tuple[str, str, str], ...] = (
 EXCLUDED_BY: tuple[tuple[str, str], ...] = (
     ("lost_to_followup", "death"),
 )
+
+
+def needs_flag(columns: tuple[Column, ...] | list[Column]) -> tuple[tuple[str, str, str], ...]:
+    """The flag rules of a record of ``columns``: :data:`NEEDS_FLAG`, then each other column's ``needs``.
+
+    Examples
+    --------
+    >>> extra = Column("site", "str", "where", needs="death")
+    >>> needs_flag([*COLUMNS, extra])[-1]
+    ('site', 'death', 'empty')
+    """
+    core = {column for column, _, _ in NEEDS_FLAG}
+    return (*NEEDS_FLAG, *((c.name, c.needs, "empty") for c in columns
+                           if c.needs and c.name not in core))
 
 
 def exclusion_rule(column: str, flag: str) -> str:
