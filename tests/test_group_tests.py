@@ -178,7 +178,8 @@ def _p_claim(cid: str, text: str, **measure) -> dict:
 
 
 def _three_arm_ledger(toy_ledger: dict) -> dict:
-    toy_ledger["groups"]["c"] = {"car_source": "recipient-derived"}
+    toy_ledger["groups"]["c"] = {"treatment": "CAR-T", "car_source": "recipient-derived",
+                                 "donor": "none", "prior_hsct": True}
     toy_ledger["record"].update({"death": {}, "last_contact_day": {"min": 0, "max": 400,
                                                                    "step": 1},
                                  "age_years": {"min": 1, "max": 90, "step": 1}})

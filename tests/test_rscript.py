@@ -91,8 +91,9 @@ A_OR_B = "group in ['a', 'b']"
 #: computed by hand on TOY_PATIENTS (the comment says how).
 TOY = {
     **{k: v for k, v in MINIMAL.items() if k not in ("record", "claims")},
-    "groups": {"a": {"car_source": "autologous"}, "b": {"car_source": "donor-derived"},
-               "c": {"car_source": "recipient-derived"}},
+    "groups": {**MINIMAL["groups"],
+               "c": {"treatment": "CAR-T", "car_source": "recipient-derived", "donor": "none",
+                     "prior_hsct": True}},
     "endpoints": {"relapse_incidence": {
         "says": "time to relapse; death without relapse competes",
         "events": [{"when": "relapse", "day": "relapse_day"}],

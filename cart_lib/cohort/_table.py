@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..core.record import COLUMN_BY_NAME, COLUMN_NAMES, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
+from ..core.record import APPLIES_TO, COLUMN_BY_NAME, COLUMN_NAMES, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 
 Table = dict[str, np.ndarray]
 
@@ -58,7 +58,8 @@ def normalize(table: Table, only: set[str] | None = None,
               needs: Sequence[tuple[str, str, str]] = NEEDS_FLAG) -> Table:
     """Apply the record's consistency rules in place and return the table.
 
-    A flag that is empty or false empties the values that need it; a dead
+    A treatment attribute of another treatment (:data:`cart_lib.core.record.APPLIES_TO`)
+    is empty; a flag that is empty or false empties the values that need it; a dead
     patient is not lost to follow-up; an event whose day comes after last
     contact, or on or after the day of death, was not observed: its flag
     becomes false and its day empty. So every day in a row is at most
@@ -68,6 +69,9 @@ def normalize(table: Table, only: set[str] | None = None,
     others must already hold; the search uses this after a move). ``needs``:
     the flag rules of the study's record (:meth:`cart_lib.ledger.Ledger.needs_flag`).
     """
+    for column, treatment in APPLIES_TO.items():
+        if only is None or column in only:
+            table[column][table["treatment"] != treatment] = None
     for column, flag, otherwise in needs:
         if only is not None and column not in only:
             continue

@@ -55,8 +55,8 @@ import pandera.pandas as pa
 
 from ..core.errors import CohortError
 from ..core.expressions import Compiler
-from ..core.record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, EXCLUDED_BY,
-                           Column, Rule, exclusion_rule, flag_rule, needs_flag)
+from ..core.record import (APPLIES_TO, COLUMN_BY_NAME, COLUMNS, DAY_COLUMNS, DAY_OF, EXCLUDED_BY,
+                           Column, Rule, exclusion_rule, flag_rule, needs_flag, treatment_rule)
 
 __all__ = ["COHORT_INDEX", "CROSS_FIELD", "CohortError", "PANDAS_DTYPES", "REQUIRED",
            "cross_field", "read_cohort", "rule_violations", "validate", "write_cohort"]
@@ -68,7 +68,8 @@ PANDAS_DTYPES: dict[str, str] = {"bool": "boolean", "int": "Int64", "float": "Fl
 #: The first column of a sample: which of its cohorts a row belongs to (0, 1, ...).
 COHORT_INDEX = "cohort"
 
-#: Columns of the record's core that may never be empty.
+#: Columns of the record's core that may never be empty (treatment attributes of one
+#: treatment, :data:`cart_lib.core.record.APPLIES_TO`, only where it applies).
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
@@ -314,6 +315,13 @@ def cross_field(needs: Sequence[tuple[str, str, str]]
     study's columns (:meth:`cart_lib.ledger.Ledger.needs_flag`).
     """
     return (
+        # Treatment attributes of one treatment: given for it where required, else empty.
+        *((column, f"{column} must not be empty where treatment is {treatment}",
+           (lambda d, c=column, t=treatment: ~d["treatment"].eq(t).fillna(False) | _given(d[c])))
+          for column, treatment in APPLIES_TO.items() if COLUMN_BY_NAME[column].required),
+        *((column, treatment_rule(column, treatment),
+           (lambda d, c=column, t=treatment: ~_given(d[c]) | d["treatment"].eq(t).fillna(False)))
+          for column, treatment in APPLIES_TO.items()),
         # The record's flag rules, one check each.
         *((column, flag_rule(column, flag, otherwise),
            (lambda d, c=column, f=flag, o=otherwise:
@@ -370,9 +378,9 @@ def _schema(study: str, groups: Iterable[str], spec: dict[str, str], record: Seq
                 f"group must be one of the study's groups: {', '.join(map(repr, groups))}")))
         if name == COHORT_INDEX:
             checks.append(pa.Check.ge(0, error=f"{COHORT_INDEX} must be 0 or more"))
+        required = column is not None and column.required and name not in APPLIES_TO
         columns[name] = pa.Column(PANDAS_DTYPES[dtype], checks,
-                                  nullable=not (column is not None and column.required
-                                                or name == COHORT_INDEX),
+                                  nullable=not (required or name == COHORT_INDEX),
                                   unique=name == "patient_id" and not sampled,
                                   report_duplicates="exclude_first")
     # ignore_na=False: a row is never wholly empty (study is required), and pandera would
@@ -501,11 +509,11 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
     --------
     >>> from cart_lib.core.record import COLUMN_NAMES
     >>> row = dict.fromkeys(COLUMN_NAMES)
-    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
-    ...            donor="none", prior_hsct=False)
+    >>> row.update(study="toy", patient_id="P1", group="a", treatment="CAR-T",
+    ...            car_source="autologous", donor="none", prior_hsct=False)
     >>> validate(pd.DataFrame([row]), "toy", ["a", "b"])["prior_hsct"].dtype
     BooleanDtype
-    >>> validate(pd.DataFrame([row | {"group": "c", "crs_grade": 7}]), "toy", ["a", "b"])
+    >>> validate(pd.DataFrame([row | {"group": "c", "last_contact_day": -1}]), "toy", ["a", "b"])
     Traceback (most recent call last):
     ...
     cart_lib.core.errors.CohortError: <cohort>: patient 'P1', column 'group': group must be one of the study's groups: 'a', 'b' (got 'c') (and 1 more violation)
@@ -587,13 +595,13 @@ def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
     >>> import tempfile
     >>> from cart_lib.core.record import COLUMN_NAMES
     >>> row = dict.fromkeys(COLUMN_NAMES)
-    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
-    ...            donor="none", prior_hsct=False, age_years=0.1)
+    >>> row.update(study="toy", patient_id="P1", group="a", treatment="CAR-T",
+    ...            car_source="autologous", donor="none", prior_hsct=False, age_years=0.1)
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = Path(folder) / "toy.csv"
     ...     write_cohort(pd.DataFrame([row]), path)
-    ...     cohort = read_cohort(path, "toy", ["a"])
-    >>> cohort.loc[0, "age_years"], cohort.loc[0, "crs_grade"]
+    ...     cohort = read_cohort(path, "toy", ["a"], extra={"age_years": "float"})
+    >>> cohort.loc[0, "age_years"], cohort.loc[0, "last_contact_day"]
     (np.float64(0.1), <NA>)
     """
     source = str(path)
@@ -668,12 +676,13 @@ def write_cohort(frame: pd.DataFrame, path: str | os.PathLike,
     >>> import tempfile
     >>> from cart_lib.core.record import COLUMN_NAMES
     >>> row = dict.fromkeys(COLUMN_NAMES)
-    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
-    ...            donor="none", prior_hsct=True, crs_grade=2.0, age_years=12)
+    >>> row.update(study="toy", patient_id="P1", group="a", treatment="CAR-T",
+    ...            car_source="autologous", donor="none", prior_hsct=True, crs_grade=2.0,
+    ...            age_years=12)
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     write_cohort(pd.DataFrame([row]), Path(folder) / "toy.csv")
     ...     print((Path(folder) / "toy.csv").read_text().splitlines()[1])
-    toy,P1,a,autologous,none,true,12.0,,,,,,,2,,,,,,,,,,,,,
+    toy,P1,a,CAR-T,autologous,none,true,,,,,,,,,,2.0,12
     """
     source = str(path)
     if not isinstance(frame, pd.DataFrame):

@@ -29,9 +29,9 @@ from ..core import expressions, paths, printed
 from ..core.errors import LedgerError
 from ..stats.group_tests import RANK_TESTS, TEST_INPUT, Test
 from ..measures import MEASURES, Measure, Statistic
-from ..core.record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAYS_PER_MONTH,
+from ..core.record import (APPLIES_TO, COLUMN_NAMES, COLUMNS, DAYS_PER_MONTH,
                            ENDPOINT_COLUMNS, REMISSION, TIMELINE_RULE_IDS, Column, Rule,
-                           needs_flag, timeline_rules)
+                           needs_flag, timeline_rules, treatment_rule)
 
 #: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -399,11 +399,13 @@ class Rules(_Strict):
 
     Attributes
     ----------
+    response_window_days : float
+        The window, in days after infusion, within which remission (``cr_d30``)
+        is assessed; a ``definition`` claim of ``cr_d30`` prints it.
     lfs_non_responder : {"assessment", "day0"}
         When a patient who never reached CR has their leukaemia-free-survival
-        event: ``assessment``, at the end of the response window (the window
-        of ``cr_d30``) or at death or last contact if earlier; ``day0``, at
-        infusion.
+        event: ``assessment``, at the end of the response window or at death
+        or last contact if earlier; ``day0``, at infusion.
     earliest_assessment_day : int
         The first day after infusion at which a remission can be assessed:
         a patient last seen before it cannot be in remission, and a relapse
@@ -415,6 +417,7 @@ class Rules(_Strict):
         Why the study's figures imply these rules.
     """
 
+    response_window_days: float = Field(gt=0)
     lfs_non_responder: Literal["assessment", "day0"] = "assessment"
     earliest_assessment_day: int = Field(ge=0)
     waive: dict[str, str] = {}
@@ -647,8 +650,8 @@ class Ledger(_Strict):
 
     @property
     def response_window_days(self) -> float:
-        """The window, in days after infusion, within which a remission is assessed."""
-        return COLUMN_BY_NAME[REMISSION].window_days
+        """The window, in days after infusion, within which a remission is assessed (a rule)."""
+        return self.rules.response_window_days
 
     def window_days(self, name: str) -> float | None:
         """The window in days of a ledger variable or a column (None when it has none)."""
@@ -834,9 +837,9 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                               f"names no claim: {slip.claim!r}")
     for name, var in ledger.variables.items():
         field = f"variables.{name}"
-        if name in COLUMN_NAMES and var.expr:
+        if name in ledger.dtypes() and var.expr:
             raise LedgerError(file, None, field, "a variable may not shadow a record column")
-        if var.column and var.column not in COLUMN_NAMES and var.column not in ledger.columns:
+        if var.column and var.column not in ledger.dtypes():
             raise LedgerError(file, None, f"{field}.column", f"unknown column {var.column!r}")
         if var.expr:
             try:
@@ -863,6 +866,26 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                 raise LedgerError(file, None, f"columns.{name}.needs",
                                   f"{column.needs!r} is not a boolean column of the record or "
                                   f"the study")
+    for column in ledger.columns_of_record():
+        if not column.required or column.name in ("study", "patient_id", "group"):
+            continue
+        applies = APPLIES_TO.get(column.name)
+        unfixed = [g for g, attrs in ledger.groups.items() if attrs.get(column.name) is None
+                   and (applies is None or attrs.get("treatment") == applies)]
+        if column.name not in ledger.record and unfixed:
+            where = "declared in 'columns'" if column.name in ledger.columns else \
+                "a column of the patient record"
+            rule = f"{column.name} is required ({where})" + \
+                (f" where treatment is {applies}" if applies else "")
+            raise LedgerError(file, None, f"record.{column.name}",
+                              f"{rule}, but it has no domain in 'record' and group(s) "
+                              f"{unfixed} do not fix it")
+    for group, attributes in ledger.groups.items():
+        for column, treatment in APPLIES_TO.items():
+            if attributes.get(column) is not None and attributes.get("treatment") != treatment:
+                raise LedgerError(file, None, f"groups.{group}.{column}",
+                                  f"{treatment_rule(column, treatment)}; the group's treatment "
+                                  f"is {attributes.get('treatment')!r}")
     for group, attributes in ledger.groups.items():
         for column, value in attributes.items():
             spec = ledger.column_of(column)

@@ -47,7 +47,7 @@ from ..evaluate.audit import cohort_size
 from ..ledger import Claim, Domain, Ledger, expand_names
 from .moves import Mover
 from .objectives import ClaimObjective
-from ..core.record import DAY_OF, EXCLUDED_BY
+from ..core.record import APPLIES_TO, DAY_OF, EXCLUDED_BY
 
 #: Moves one attempt may take before the search starts again from fresh values.
 ATTEMPT_MOVES = 45_000
@@ -153,6 +153,8 @@ class Space:
         for name, grid in self.grids.items():
             if grid.where:
                 deps[name].add("group")
+        for column in APPLIES_TO:
+            deps[column] |= deps["treatment"]
         for column, flag, _ in self.needs:    # in rule order, so chains close
             deps[column] |= deps[flag]
         for column, flag in EXCLUDED_BY:
