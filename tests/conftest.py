@@ -23,6 +23,8 @@ STUDY_COLUMNS = {
                    "allowed": ["skin", "gut", "liver"], "needs": "agvhd"},
     "peak_expansion": {"dtype": "float", "description": "peak expansion", "min": 0, "max": 1e9},
 }
+#: Their dtypes, for a table of the evaluators (``cohort.empty(n, STUDY_DTYPES)``).
+STUDY_DTYPES = {name: column["dtype"] for name, column in STUDY_COLUMNS.items()}
 #: What every arm of the toy ledgers received.
 CAR_T = {"treatment": "CAR-T"}
 

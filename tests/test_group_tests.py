@@ -15,6 +15,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from cart_lib.evaluate import audit
+from conftest import STUDY_DTYPES
 from cart_lib.stats import inversion
 from cart_lib import cohort as cohort_mod
 from cart_lib import ledger as L
@@ -201,7 +202,7 @@ def _three_arm_ledger(toy_ledger: dict) -> dict:
 
 
 def _table() -> cohort_mod.Table:
-    table = cohort_mod.empty(len(PATIENTS))
+    table = cohort_mod.empty(len(PATIENTS), STUDY_DTYPES)
     columns = ("patient_id", "group", "cr_d30", "crs_grade", "death", "last_contact_day",
                "age_years")
     for i, row in enumerate(PATIENTS):
@@ -209,6 +210,7 @@ def _table() -> cohort_mod.Table:
         for name, value in values.items():
             table[name][i] = np.nan if value is None else value
     table["study"][:] = "toy"
+    table["treatment"][:] = "CAR-T"
     return table
 
 

@@ -241,7 +241,13 @@ def _record(extra: dict[str, str] | None, columns: Sequence[Column] | None,
             source: str) -> list[Column]:
     """Every expected column: ``columns`` as given, else the record's core then ``extra``."""
     if columns is not None:
-        return list(columns)
+        names = {c.name for c in columns}
+        for name in extra or {}:
+            if name in names:
+                raise CohortError(source, None, name,
+                                  "a study may add columns, not redefine the record's")
+        return [*columns, *(Column(name, dtype, "a study column")
+                            for name, dtype in (extra or {}).items())]
     spec = _columns(extra, source)
     return [COLUMN_BY_NAME.get(name) or Column(name, dtype, "a study column")
             for name, dtype in spec.items()]
@@ -490,7 +496,7 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
         The study's whole record in file order
         (:meth:`cart_lib.ledger.Ledger.columns_of_record`), with each
         column's allowed values, bounds, whether it is required and the flag
-        it needs; it replaces ``extra``.
+        it needs; ``extra`` then names columns beyond it.
 
     Returns
     -------
