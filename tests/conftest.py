@@ -8,6 +8,26 @@ from pathlib import Path
 import pytest
 import yaml
 
+#: The study columns the toy ledgers of the tests declare, where the book's studies put them.
+STUDY_COLUMNS = {
+    "age_years": {"dtype": "float", "description": "age at infusion, years", "min": 0,
+                  "max": 120, "after": "prior_hsct"},
+    "dose_e5_per_kg": {"dtype": "float", "description": "infused CAR T cells, 10^5 per kg",
+                       "min": 0, "max": 10000},
+    "mrd_negative": {"dtype": "bool", "description": "MRD-negative remission", "needs": "cr_d30",
+                     "after": "cr_d30"},
+    "crs_grade": {"dtype": "int", "description": "CRS grade", "min": 0, "max": 5},
+    "neurotox_grade": {"dtype": "int", "description": "neurotoxicity grade", "min": 0, "max": 5},
+    "agvhd": {"dtype": "bool", "description": "acute GVHD"},
+    "agvhd_site": {"dtype": "str", "description": "organ of acute GVHD",
+                   "allowed": ["skin", "gut", "liver"], "needs": "agvhd"},
+    "peak_expansion": {"dtype": "float", "description": "peak expansion", "min": 0, "max": 1e9},
+}
+#: Their dtypes, for a table of the evaluators (``cohort.empty(n, STUDY_DTYPES)``).
+STUDY_DTYPES = {name: column["dtype"] for name, column in STUDY_COLUMNS.items()}
+#: What every arm of the toy ledgers received.
+CAR_T = {"treatment": "CAR-T"}
+
 MINIMAL = {
     "study": "toy",
     "title": "A toy study",
@@ -15,9 +35,13 @@ MINIMAL = {
     "sources": {"abstract": "a made-up abstract"},
     "design": "made up for tests",
     "size_claim": "total",
-    "groups": {"a": {"car_source": "autologous"}, "b": {"car_source": "donor-derived"}},
+    "groups": {"a": CAR_T | {"car_source": "autologous", "donor": "none", "prior_hsct": False},
+               "b": CAR_T | {"car_source": "donor-derived", "donor": "unknown",
+                             "prior_hsct": True}},
+    "columns": STUDY_COLUMNS,
     "record": {"cr_d30": {}, "crs_grade": {"min": 0, "max": 4, "step": 1}},
-    "rules": {"lfs_non_responder": "assessment", "earliest_assessment_day": 14, "why": "test"},
+    "rules": {"response_window_days": 30, "lfs_non_responder": "assessment",
+              "earliest_assessment_day": 14, "why": "test"},
     "variables": {"severe_crs": {"expr": "crs_grade >= 3", "description": "severe CRS"}},
     "claims": [
         {"id": "total", "printed": "10 patients",

@@ -89,7 +89,8 @@ def test_claims_names_each_figure_the_ledger_shows_cannot_hold(toy_ledger, write
 
 def test_invert_lists_every_p_value_and_interval_it_cannot_invert_and_why(
         toy_ledger, write_ledger, tmp_path, monkeypatch, capsys):
-    toy_ledger["groups"]["c"] = {"car_source": "recipient-derived"}
+    toy_ledger["groups"]["c"] = {"treatment": "CAR-T", "car_source": "recipient-derived",
+                                 "donor": "none", "prior_hsct": True}
     two = ["group == 'a'", "group == 'b'"]
     three = two + ["group == 'c'"]
     os_ = {"endpoint": "overall_survival"}

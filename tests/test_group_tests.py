@@ -15,6 +15,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from cart_lib.evaluate import audit
+from conftest import STUDY_DTYPES
 from cart_lib.stats import inversion
 from cart_lib import cohort as cohort_mod
 from cart_lib import ledger as L
@@ -178,7 +179,8 @@ def _p_claim(cid: str, text: str, **measure) -> dict:
 
 
 def _three_arm_ledger(toy_ledger: dict) -> dict:
-    toy_ledger["groups"]["c"] = {"car_source": "recipient-derived"}
+    toy_ledger["groups"]["c"] = {"treatment": "CAR-T", "car_source": "recipient-derived",
+                                 "donor": "none", "prior_hsct": True}
     toy_ledger["record"].update({"death": {}, "last_contact_day": {"min": 0, "max": 400,
                                                                    "step": 1},
                                  "age_years": {"min": 1, "max": 90, "step": 1}})
@@ -200,7 +202,7 @@ def _three_arm_ledger(toy_ledger: dict) -> dict:
 
 
 def _table() -> cohort_mod.Table:
-    table = cohort_mod.empty(len(PATIENTS))
+    table = cohort_mod.empty(len(PATIENTS), STUDY_DTYPES)
     columns = ("patient_id", "group", "cr_d30", "crs_grade", "death", "last_contact_day",
                "age_years")
     for i, row in enumerate(PATIENTS):
@@ -208,6 +210,7 @@ def _table() -> cohort_mod.Table:
         for name, value in values.items():
             table[name][i] = np.nan if value is None else value
     table["study"][:] = "toy"
+    table["treatment"][:] = "CAR-T"
     return table
 
 

@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from cart_lib import cohort as cohort_mod
+from conftest import STUDY_DTYPES
 from cart_lib.stats import intervals
 from cart_lib import ledger as L
 from cart_lib.core.errors import LedgerError
@@ -84,7 +85,7 @@ def _aml_ledger(toy_ledger, write_ledger, extra):
 
 
 def _aml_table():
-    table = cohort_mod.empty(len(AML_TIME))
+    table = cohort_mod.empty(len(AML_TIME), STUDY_DTYPES)
     table["group"][:] = ["a"] * 11 + ["b"] * 12
     table["death"][:] = AML_EVENT
     table["last_contact_day"][:] = AML_TIME
@@ -225,7 +226,7 @@ CIR_MEASURE = {"population": "True", "statistic": "cumulative_incidence", "endpo
 
 def test_a_declared_endpoint_gives_times_and_competing_events(toy_ledger, write_ledger):
     led = _endpoint_ledger(toy_ledger, write_ledger, {"cir": CIR}, CIR_MEASURE)
-    table = cohort_mod.empty(5)
+    table = cohort_mod.empty(5, STUDY_DTYPES)
     table["cr_d30"][:] = [1, 1, 1, 0, 1]
     table["relapse"][:] = [1, 0, 1, 0, 0]
     table["relapse_day"][:] = [50, math.nan, 80, math.nan, math.nan]

@@ -204,7 +204,8 @@ def test_a_percentage_no_count_can_print_is_refused_before_any_search(toy_ledger
                                                                        tmp_path, monkeypatch,
                                                                        capsys):
     # Thirteen patients in group a; "23.07%" is 3/13 cut off, never rounded.
-    toy_ledger["groups"] = {g: {"car_source": "autologous", "donor": "none", "prior_hsct": False}
+    toy_ledger["groups"] = {g: {"treatment": "CAR-T", "car_source": "autologous", "donor": "none",
+                                "prior_hsct": False}
                             for g in ("a", "b")}
     toy_ledger["claims"] = [toy_ledger["claims"][0] | {"printed": "13 patients"}, {
         "id": "group_a", "printed": "all 13 in group a",

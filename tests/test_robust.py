@@ -18,6 +18,7 @@ import pytest
 from scipy import stats
 
 from cart_lib import cohort as cohort_mod
+from conftest import STUDY_DTYPES
 from cart_lib import ledger as L
 from cart_lib.stats import statistics
 from cart_lib.core.errors import LedgerError
@@ -95,7 +96,7 @@ def _survival_ledger(toy_ledger, write_ledger, direction):
 
 @pytest.mark.parametrize("fast", [False, True])
 def test_a_logrank_p_value_in_the_wrong_direction_does_not_match(toy_ledger, write_ledger, fast):
-    table = cohort_mod.empty(10)
+    table = cohort_mod.empty(10, STUDY_DTYPES)
     table["group"][:] = ["a"] * 5 + ["b"] * 5
     table["death"][:] = 1.0
     table["last_contact_day"][:] = [10, 20, 30, 40, 50, 200, 210, 220, 230, 240]
@@ -119,7 +120,7 @@ def test_a_figure_on_a_rounding_tie_matches_only_under_a_named_convention(toy_le
                          "variable": "dose_e5_per_kg"}}
     toy_ledger["claims"].append(claim)
     led = L.load_ledger(write_ledger(toy_ledger))
-    table = cohort_mod.empty(3)
+    table = cohort_mod.empty(3, STUDY_DTYPES)
     table["dose_e5_per_kg"][:] = [0.5, 2.0, 3.0]           # the minimum sits on a tie
     ev = Evaluator(led)
     result = ev.claim_result(led.claim("dose"), table)
@@ -141,7 +142,7 @@ def test_a_kaplan_meier_curve_flat_at_one_half_has_no_single_median(toy_ledger, 
         "measure": {"population": "True", "statistic": "km_median",
                     "endpoint": "overall_survival"}})
     led = L.load_ledger(write_ledger(toy_ledger))
-    table = cohort_mod.empty(4)
+    table = cohort_mod.empty(4, STUDY_DTYPES)
     table["death"][:] = 1.0
     table["last_contact_day"][:] = [10, 20, 30, 40]       # S = 1/2 from day 20 to day 30
     claim = led.claim("os")

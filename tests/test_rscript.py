@@ -27,7 +27,7 @@ from cart_lib.cohort import schema
 from cart_lib.evaluate import Evaluator
 from cart_lib.stats.group_tests import K_GROUPS
 from cart_lib.ledger import Endpoint, Statistic, Test
-from conftest import MINIMAL
+from conftest import MINIMAL, STUDY_DTYPES
 
 SUMMARY = re.compile(r"^R: (\d+) of (\d+) claims match, (\d+) differ, (\d+) not computed$")
 
@@ -95,8 +95,9 @@ A_OR_B = "group in ['a', 'b']"
 #: computed by hand on TOY_PATIENTS (the comment says how).
 TOY = {
     **{k: v for k, v in MINIMAL.items() if k not in ("record", "claims")},
-    "groups": {"a": {"car_source": "autologous"}, "b": {"car_source": "donor-derived"},
-               "c": {"car_source": "recipient-derived"}},
+    "groups": {**MINIMAL["groups"],
+               "c": {"treatment": "CAR-T", "car_source": "recipient-derived", "donor": "none",
+                     "prior_hsct": True}},
     "endpoints": {"relapse_incidence": {
         "says": "time to relapse; death without relapse competes",
         "events": [{"when": "relapse", "day": "relapse_day"}],
@@ -258,7 +259,7 @@ TOY_PATIENTS = [
 
 
 def toy_table() -> cohort_mod.Table:
-    table = cohort_mod.empty(len(TOY_PATIENTS))
+    table = cohort_mod.empty(len(TOY_PATIENTS), STUDY_DTYPES)
     for i, row in enumerate(TOY_PATIENTS):
         values = dict(zip(_COLUMNS, row))
         values["car_source"] = _SOURCE[values["group"]]
@@ -266,6 +267,7 @@ def toy_table() -> cohort_mod.Table:
             table[name][i] = (np.nan if table[name].dtype != object else None) \
                 if value is None else value
     table["study"][:] = "toy"
+    table["treatment"][:] = "CAR-T"
     return table
 
 
@@ -277,7 +279,7 @@ def toy(tmp_path_factory) -> tuple[L.Ledger, Path, Path]:
                                      encoding="utf-8")
     led = L.load_ledger(folder / "toy.yaml")
     csv = folder / "toy.csv"
-    schema.write_cohort(cohort_mod.to_frame(toy_table()), csv)
+    schema.write_cohort(cohort_mod.to_frame(toy_table(), STUDY_DTYPES), csv)
     return led, csv, rscript.write(led, folder / "toy.R")
 
 
@@ -435,7 +437,7 @@ def test_r_refuses_what_the_library_refuses(toy, tmp_path, r_available):
     table = toy_table()
     table["death"][5] = 1.0                    # b2 dies on day 20: S = 1/2 from day 20 to 30
     csv = folder / "toy.csv"
-    schema.write_cohort(cohort_mod.to_frame(table), csv)
+    schema.write_cohort(cohort_mod.to_frame(table, STUDY_DTYPES), csv)
     out = run_r(rscript.write(led, folder / "toy.R"), csv)
     assert out.returncode == 1
     lines = lines_by_claim(out.stdout)
@@ -457,7 +459,7 @@ def test_a_damaged_toy_cohort_fails_the_r_check(toy, tmp_path, r_available):
     table = toy_table()
     table["crs_grade"][3] = 3.0             # a4: severe CRS in group a is now 4 of 4
     csv = tmp_path / "damaged.csv"
-    schema.write_cohort(cohort_mod.to_frame(table), csv)
+    schema.write_cohort(cohort_mod.to_frame(table, STUDY_DTYPES), csv)
     out = run_r(script, csv)
     assert out.returncode == 1, out.stdout
     lines = lines_by_claim(out.stdout)

@@ -9,35 +9,53 @@ import pytest
 
 from cart_lib.cohort import schema
 from cart_lib.core.errors import CartError
-from cart_lib.core.record import COLUMN_NAMES, COLUMNS
-from cart_lib.cohort.schema import CohortError, read_cohort, validate, write_cohort
+from functools import partial
+
+from cart_lib import ledger as L
+from cart_lib.cohort import schema
+from cart_lib.cohort.schema import CohortError
+from conftest import MINIMAL, STUDY_COLUMNS
+
+#: The toy study's record: the core and the study columns the book's studies declare.
+COLUMNS = L.Ledger.model_validate(MINIMAL | {"columns": STUDY_COLUMNS | {
+    "bm_blasts_pct": {"dtype": "float", "description": "marrow blasts, %", "min": 0, "max": 100,
+                      "after": "dose_e5_per_kg"},
+    "pb_blasts_pct": {"dtype": "float", "description": "blood blasts, %", "min": 0, "max": 100},
+    "manufacture_reason": {"dtype": "str", "description": "why donor cells were used",
+                           "allowed": ["autologous-failed", "high-blasts"]},
+    "cgvhd_at_collection": {"dtype": "bool", "description": "chronic GVHD at collection",
+                            "after": "agvhd_site"}}}).columns_of_record()
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+read_cohort = partial(schema.read_cohort, columns=COLUMNS)
+validate = partial(schema.validate, columns=COLUMNS)
+write_cohort = partial(schema.write_cohort, columns=COLUMNS)
 
 STUDY, GROUPS = "toy", ["a", "b"]
 
 #: Identity and required columns, then the record's other columns, for each patient.
 PATIENTS = [
     # complete remission, MRD-negative, relapse, death from relapse
-    dict(study="toy", patient_id="P01", group="a", car_source="autologous", donor="none",
+    dict(study="toy", treatment="CAR-T", patient_id="P01", group="a", car_source="autologous", donor="none",
          prior_hsct=False, age_years=12.5, dose_e5_per_kg=1.0, bm_blasts_pct=0.1,
          pb_blasts_pct=33.333333333333336, cr_d30=True, mrd_negative=True, crs_grade=2,
          neurotox_grade=0, agvhd=False, cgvhd_at_collection=None, peak_expansion=12345.678,
          hsct_after_car=False, relapse=True, relapse_day=120, death=True, death_cause="relapse",
          lost_to_followup=False, last_contact_day=200),
     # remission, bridged to a second transplant, acute GVHD of the skin, alive
-    dict(study="toy", patient_id="P02", group="a", car_source="donor-derived",
+    dict(study="toy", treatment="CAR-T", patient_id="P02", group="a", car_source="donor-derived",
          donor="matched-sibling", prior_hsct=True, age_years=34.0, dose_e5_per_kg=5e-07,
          manufacture_reason="autologous-failed", cr_d30=True, mrd_negative=False, crs_grade=3,
          neurotox_grade=1, agvhd=True, agvhd_site="skin", cgvhd_at_collection=False,
          hsct_after_car=True, hsct_after_car_day=45, relapse=False, death=False,
          lost_to_followup=False, last_contact_day=400),
     # no remission, died of infection
-    dict(study="toy", patient_id="P03", group="b", car_source="donor-derived",
+    dict(study="toy", treatment="CAR-T", patient_id="P03", group="b", car_source="donor-derived",
          donor="haploidentical", prior_hsct=True, age_years=8.0, bm_blasts_pct=85.0,
          manufacture_reason="high-blasts", cr_d30=False, crs_grade=4, neurotox_grade=2,
          agvhd=False, hsct_after_car=False, death=True, death_cause="infection",
          lost_to_followup=False, last_contact_day=60),
     # only what may never be empty
-    dict(study="toy", patient_id="P04", group="b", car_source="recipient-derived",
+    dict(study="toy", treatment="CAR-T", patient_id="P04", group="b", car_source="recipient-derived",
          donor="none", prior_hsct=True),
 ]
 

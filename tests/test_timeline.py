@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from cart_lib import cohort as cohort_mod
+from conftest import STUDY_DTYPES
 from cart_lib import ledger as L
 from cart_lib.core import paths
 from cart_lib.core.errors import LedgerError
@@ -50,16 +51,16 @@ PATIENTS = [
 def cohort() -> pd.DataFrame:
     rows = []
     for p in PATIENTS:
-        row = dict.fromkeys(COLUMN_NAMES)
-        row.update(study=STUDY, group="a", car_source="autologous", donor="none",
-                   prior_hsct=False, **p)
+        row = dict.fromkeys([*COLUMN_NAMES, *STUDY_DTYPES])
+        row.update(study=STUDY, group="a", treatment="CAR-T", car_source="autologous",
+                   donor="none", prior_hsct=False, **p)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def read(frame: pd.DataFrame, path: Path, rules=RULES):
     write_cohort(frame, path)
-    return read_cohort(path, STUDY, GROUPS, rules=rules, compiler=Compiler())
+    return read_cohort(path, STUDY, GROUPS, STUDY_DTYPES, rules=rules, compiler=Compiler())
 
 
 def broken(cohort, patient, **values) -> pd.DataFrame:
@@ -124,7 +125,7 @@ def test_lost_to_followup_means_alive(cohort, tmp_path):
 
 
 def test_events_after_death_or_last_contact_are_not_observed():
-    table = cohort_mod.empty(4)
+    table = cohort_mod.empty(4, STUDY_DTYPES)
     table["cr_d30"][:] = 1.0
     table["relapse"][:] = 1.0
     table["relapse_day"][:] = [50, 100, 100, 120]
@@ -179,7 +180,7 @@ def test_a_fact_is_held_like_a_claim_by_the_search(toy_ledger, write_ledger):
     led = L.load_ledger(write_ledger(toy_ledger))
     assert [r.id for r in led.cohort_rules()][-1] == "bridged_in_remission"
     result = Search(led, seed=1, max_moves=200_000).run()
-    frame = cohort_mod.to_frame(result.table)
+    frame = cohort_mod.to_frame(result.table, STUDY_DTYPES)
     rows = report(led, [result.table])
     assert (rows["breaking"] == 0).all(), rows
     bridged = frame[frame["hsct_after_car"].fillna(False)]

@@ -32,7 +32,6 @@ from .. import cohort as cohort_mod
 from ..core import expressions, paths
 from ..core.errors import LedgerError
 from ..ledger import UNITS, Endpoint, Ledger, field_path, load as load_ledger
-from ..core.record import COLUMN_BY_NAME
 
 
 class _Strict(BaseModel):
@@ -166,7 +165,7 @@ def load(study: str, path: str | Path | None = None) -> tuple[Questions, Ledger]
 
 
 def _check(spec: Questions, led: Ledger, file: str) -> None:
-    known = set(COLUMN_BY_NAME) | set(led.columns) | set(led.variables)
+    known = set(led.dtypes()) | set(led.variables)
     ids = set()
     for q in spec.questions:
         def fail(field: str, rule: str, q=q) -> None:
@@ -214,8 +213,7 @@ def _levels(column: str, led: Ledger) -> list:
         return list(led.groups)
     fixed = {attrs[column] for attrs in led.groups.values() if column in attrs}
     domain = led.record.get(column)
-    dtype = COLUMN_BY_NAME[column].dtype if column in COLUMN_BY_NAME else \
-        getattr(led.columns.get(column), "dtype", None)
+    dtype = getattr(led.column_of(column), "dtype", None)
     if domain is None and not fixed:
         raise ValueError(f"{column!r} is neither searched (record) nor fixed by a group")
     if domain is None:
@@ -265,7 +263,7 @@ def _compute(q: Question, table: cohort_mod.Table, mask, led: Ledger, day: float
     if q.statistic in ("km_survival", "at_risk", "followed_beyond"):
         time, event = cohort_mod.endpoint(q.endpoint.value, table,
                                           led.rules.lfs_non_responder,
-                                          COLUMN_BY_NAME["cr_d30"].window_days)
+                                          led.response_window_days)
         time, event = time[mask], np.asarray(event, dtype=bool)[mask]
         if q.statistic == "at_risk":
             return float(np.count_nonzero(time >= day))

@@ -50,7 +50,6 @@ from ..core import expressions, paths, printed
 from ..core.errors import CartError
 from ..ledger import Claim, Endpoint, Ledger, Reading, Statistic, Test
 from ..measures import MEASURES
-from ..core.record import COLUMNS
 
 #: The command that installs R and survival on Debian (as root).
 INSTALL = "apt-get install -y r-base-core r-cran-survival"
@@ -741,7 +740,7 @@ if (.tally[["differ"]] > 0) quit(save = "no", status = 1)
 
 
 def _types(ledger: Ledger) -> str:
-    items = [(c.name, c.dtype) for c in COLUMNS] + [(n, c.dtype) for n, c in ledger.columns.items()]
+    items = list(ledger.dtypes().items())
     body = ",\n  ".join(f"{r_string(name)} = {r_string(dtype)}" for name, dtype in items)
     return f"TYPES <- c(\n  {body})\n"
 
@@ -752,7 +751,7 @@ class _Claims:
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
         self.r = RTranslator({k: v.expr for k, v in ledger.variables.items() if v.expr})
-        self.columns = {c.name for c in COLUMNS} | set(ledger.columns)
+        self.columns = set(ledger.dtypes())
 
     def mask(self, text: str | None) -> str:
         return "rep(TRUE, N)" if text is None else f".mask({self.r.mask(text)})"
@@ -917,7 +916,7 @@ def generate(ledger: Ledger) -> str:
     """
     study = ledger.study
     claims = _Claims(ledger)
-    window = next(c.window_days for c in COLUMNS if c.name == "cr_d30")
+    window = ledger.response_window_days
     out = [
         f"# {study}: every printed figure of the study recomputed in R from the reconstructed cohort.\n",
         "#\n",

@@ -22,44 +22,57 @@ once:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..core.record import COLUMN_BY_NAME, COLUMN_NAMES, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
+from ..core.record import APPLIES_TO, COLUMN_BY_NAME, COLUMN_NAMES, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
 
 Table = dict[str, np.ndarray]
 
 
+def record_dtypes(columns: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each column of a record and its dtype, in file order.
+
+    ``columns`` is a study's whole record (:meth:`cart_lib.ledger.Ledger.dtypes`),
+    kept as given, or only columns a study adds, which follow the core of the
+    record; omitted, the core alone.
+    """
+    columns = dict(columns or {})
+    if set(COLUMN_NAMES) <= set(columns):
+        return columns
+    return {name: COLUMN_BY_NAME[name].dtype for name in COLUMN_NAMES} | columns
+
 
 def empty(n: int, extra: Mapping[str, str] | None = None) -> Table:
-    """A table of ``n`` patients with every column empty."""
-    table: Table = {}
-    for name in COLUMN_NAMES:
-        table[name] = _empty_column(COLUMN_BY_NAME[name].dtype, n)
-    for name, dtype in (extra or {}).items():
-        table[name] = _empty_column(dtype, n)
-    return table
+    """A table of ``n`` patients with every column of the record (:func:`record_dtypes`) empty."""
+    return {name: _empty_column(dtype, n) for name, dtype in record_dtypes(extra).items()}
 
 
 def _empty_column(dtype: str, n: int) -> np.ndarray:
     return np.full(n, None, dtype=object) if dtype == "str" else np.full(n, np.nan)
 
 
-def normalize(table: Table, only: set[str] | None = None) -> Table:
+def normalize(table: Table, only: set[str] | None = None,
+              needs: Sequence[tuple[str, str, str]] = NEEDS_FLAG) -> Table:
     """Apply the record's consistency rules in place and return the table.
 
-    A flag that is empty or false empties the values that need it; a dead
+    A treatment attribute of another treatment (:data:`cart_lib.core.record.APPLIES_TO`)
+    is empty; a flag that is empty or false empties the values that need it; a dead
     patient is not lost to follow-up; an event whose day comes after last
     contact, or on or after the day of death, was not observed: its flag
     becomes false and its day empty. So every day in a row is at most
     ``last_contact_day``, and a dead patient's events come before death.
 
     With ``only``, apply just the rules that set one of those columns (the
-    others must already hold; the search uses this after a move).
+    others must already hold; the search uses this after a move). ``needs``:
+    the flag rules of the study's record (:meth:`cart_lib.ledger.Ledger.needs_flag`).
     """
-    for column, flag, otherwise in NEEDS_FLAG:
+    for column, treatment in APPLIES_TO.items():
+        if only is None or column in only:
+            table[column][table["treatment"] != treatment] = None
+    for column, flag, otherwise in needs:
         if only is not None and column not in only:
             continue
         off = ~(table[flag] == 1.0)
@@ -88,7 +101,7 @@ def normalize(table: Table, only: set[str] | None = None) -> Table:
 
 
 def from_frame(frame: pd.DataFrame) -> Table:
-    """Convert a cohort frame (as read from CSV) into a table."""
+    """Convert a cohort frame (as read from CSV, with the record's nullable dtypes) into a table."""
     table: Table = {}
     for name in frame.columns:
         series = frame[name]
@@ -105,11 +118,13 @@ def from_frame(frame: pd.DataFrame) -> Table:
 
 
 def to_frame(table: Table, extra: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Convert a table into a cohort frame with pandas nullable dtypes, in record order."""
-    dtypes = {c.name: c.dtype for c in COLUMN_BY_NAME.values()} | dict(extra or {})
+    """Convert a table into a cohort frame with pandas nullable dtypes, in file order.
+
+    ``extra``: the study's record or the columns it adds, as for :func:`record_dtypes`.
+    """
     data = {}
-    for name in [*COLUMN_NAMES, *(extra or {})]:
-        values, dtype = table[name], dtypes[name]
+    for name, dtype in record_dtypes(extra).items():
+        values = table[name]
         if dtype == "str":
             data[name] = pd.array([v for v in values], dtype="string")
         elif dtype == "bool":

@@ -1,8 +1,9 @@
 """The file of patients, one codec for cohorts and samples, and the validation of its rows.
 
 A reconstructed cohort is one CSV per study under ``data/cohorts/``, one row
-per patient, with the columns of :data:`cart_lib.core.record.COLUMNS` in record
-order followed by the study's own columns. A sample of many consistent
+per patient, with the columns of the study's record
+(:meth:`cart_lib.ledger.Ledger.columns_of_record`: the core of
+:data:`cart_lib.core.record.COLUMNS` and the study's own columns) in file order. A sample of many consistent
 cohorts (``data/samples/<study>.csv.gz``, :mod:`cart_lib.reconstruct.sample`) is the same
 table for each cohort, stacked, with a first column ``cohort`` numbering them
 (:data:`COHORT_INDEX`), gzip-compressed. This module is the only place that
@@ -54,11 +55,11 @@ import pandera.pandas as pa
 
 from ..core.errors import CohortError
 from ..core.expressions import Compiler
-from ..core.record import (COLUMN_BY_NAME, COLUMN_NAMES, COLUMNS, DAY_COLUMNS, DAY_OF, EXCLUDED_BY,
-                           NEEDS_FLAG, Column, Rule, exclusion_rule, flag_rule)
+from ..core.record import (APPLIES_TO, COLUMN_BY_NAME, COLUMNS, DAY_COLUMNS, DAY_OF, EXCLUDED_BY,
+                           Column, Rule, exclusion_rule, flag_rule, needs_flag, treatment_rule)
 
-__all__ = ["COHORT_INDEX", "CohortError", "PANDAS_DTYPES", "REQUIRED", "read_cohort",
-           "rule_violations", "validate", "write_cohort"]
+__all__ = ["COHORT_INDEX", "CROSS_FIELD", "CohortError", "PANDAS_DTYPES", "REQUIRED",
+           "cross_field", "read_cohort", "rule_violations", "validate", "write_cohort"]
 
 #: The pandas nullable dtype each record dtype is read into.
 PANDAS_DTYPES: dict[str, str] = {"bool": "boolean", "int": "Int64", "float": "Float64",
@@ -67,9 +68,9 @@ PANDAS_DTYPES: dict[str, str] = {"bool": "boolean", "int": "Int64", "float": "Fl
 #: The first column of a sample: which of its cohorts a row belongs to (0, 1, ...).
 COHORT_INDEX = "cohort"
 
-#: Columns that may never be empty.
-REQUIRED: tuple[str, ...] = ("study", "patient_id", "group", "car_source", "donor",
-                             "prior_hsct")
+#: Columns of the record's core that may never be empty (treatment attributes of one
+#: treatment, :data:`cart_lib.core.record.APPLIES_TO`, only where it applies).
+REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf)")
@@ -236,6 +237,22 @@ def _labels(frame: pd.DataFrame) -> list[str | None]:
 # the columns a cohort must have
 
 
+def _record(extra: dict[str, str] | None, columns: Sequence[Column] | None,
+            source: str) -> list[Column]:
+    """Every expected column: ``columns`` as given, else the record's core then ``extra``."""
+    if columns is not None:
+        names = {c.name for c in columns}
+        for name in extra or {}:
+            if name in names:
+                raise CohortError(source, None, name,
+                                  "a study may add columns, not redefine the record's")
+        return [*columns, *(Column(name, dtype, "a study column")
+                            for name, dtype in (extra or {}).items())]
+    spec = _columns(extra, source)
+    return [COLUMN_BY_NAME.get(name) or Column(name, dtype, "a study column")
+            for name, dtype in spec.items()]
+
+
 def _columns(extra: dict[str, str] | None, source: str) -> dict[str, str]:
     """Every expected column with its record dtype: the record's, then the study's."""
     spec = {c.name: c.dtype for c in COLUMNS}
@@ -295,34 +312,52 @@ def _given(series: pd.Series) -> pd.Series:
     return series.notna()
 
 
-#: Cross-field rules: (column blamed, rule text, row check returning True where the row is fine).
-CROSS_FIELD: tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...] = (
-    # The record's flag rules (cart_lib.core.record.NEEDS_FLAG), one check each.
-    *((column, flag_rule(column, flag, otherwise),
-       (lambda d, c=column, f=flag, o=otherwise:
-        ~(_true(d[c]) if o == "false" else _given(d[c])) | _true(d[f])))
-      for column, flag, otherwise in NEEDS_FLAG),
-    # A day is required where its event happened (the endpoints need it). A
-    # death's cause is not: a study may leave it unreported.
-    *((day, f"{day} is required when {flag} is true",
-       (lambda d, day=day, flag=flag: ~_true(d[flag]) | _given(d[day])))
-      for day, flag in DAY_OF.items()),
-    *((day, f"{day} is not after last_contact_day",
-       (lambda d, day=day: ~_true(d[day] > d["last_contact_day"])))
-      for day in DAY_COLUMNS),
-    *((column, exclusion_rule(column, flag),
-       (lambda d, c=column, f=flag: ~(_true(d[f]) & _true(d[c]))))
-      for column, flag in EXCLUDED_BY),
-    ("last_contact_day", "last_contact_day is given whenever death is true",
-     lambda d: ~_true(d["death"]) | _given(d["last_contact_day"])),
-)
+def cross_field(needs: Sequence[tuple[str, str, str]]
+                ) -> tuple[tuple[str, str, Callable[[pd.DataFrame], pd.Series]], ...]:
+    """The record's cross-field rules for a record with the flag rules ``needs``.
+
+    Each is (column blamed, rule text, row check returning True where the row
+    is fine); ``needs`` is :func:`cart_lib.core.record.needs_flag` of the
+    study's columns (:meth:`cart_lib.ledger.Ledger.needs_flag`).
+    """
+    return (
+        # Treatment attributes of one treatment: given for it where required, else empty.
+        *((column, f"{column} must not be empty where treatment is {treatment}",
+           (lambda d, c=column, t=treatment: ~d["treatment"].eq(t).fillna(False) | _given(d[c])))
+          for column, treatment in APPLIES_TO.items() if COLUMN_BY_NAME[column].required),
+        *((column, treatment_rule(column, treatment),
+           (lambda d, c=column, t=treatment: ~_given(d[c]) | d["treatment"].eq(t).fillna(False)))
+          for column, treatment in APPLIES_TO.items()),
+        # The record's flag rules, one check each.
+        *((column, flag_rule(column, flag, otherwise),
+           (lambda d, c=column, f=flag, o=otherwise:
+            ~(_true(d[c]) if o == "false" else _given(d[c])) | _true(d[f])))
+          for column, flag, otherwise in needs),
+        # A day is required where its event happened (the endpoints need it). A
+        # death's cause is not: a study may leave it unreported.
+        *((day, f"{day} is required when {flag} is true",
+           (lambda d, day=day, flag=flag: ~_true(d[flag]) | _given(d[day])))
+          for day, flag in DAY_OF.items()),
+        *((day, f"{day} is not after last_contact_day",
+           (lambda d, day=day: ~_true(d[day] > d["last_contact_day"])))
+          for day in DAY_COLUMNS),
+        *((column, exclusion_rule(column, flag),
+           (lambda d, c=column, f=flag: ~(_true(d[f]) & _true(d[c]))))
+          for column, flag in EXCLUDED_BY),
+        ("last_contact_day", "last_contact_day is given whenever death is true",
+         lambda d: ~_true(d["death"]) | _given(d["last_contact_day"])),
+    )
+
+
+#: The cross-field rules of a record of the core columns (:data:`cart_lib.core.record.COLUMNS`).
+CROSS_FIELD = cross_field(needs_flag(COLUMNS))
 
 
 def _number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def _schema(study: str, groups: Iterable[str], spec: dict[str, str],
+def _schema(study: str, groups: Iterable[str], spec: dict[str, str], record: Sequence[Column],
             sampled: bool = False) -> tuple[pa.DataFrameSchema, dict[str, str]]:
     """The pandera schema of a typed cohort, and the column each dataframe-level rule blames.
 
@@ -330,15 +365,16 @@ def _schema(study: str, groups: Iterable[str], spec: dict[str, str],
     (patient ids are then unique within each, which the caller checks).
     """
     groups = list(groups)
+    by_name = {c.name: c for c in record}
     columns = {}
     for name, dtype in spec.items():
         checks = []
-        record: Column | None = COLUMN_BY_NAME.get(name)
-        if record is not None and record.allowed:
-            checks.append(pa.Check.isin(list(record.allowed), error=(
-                f"{name} must be one of {', '.join(record.allowed)}")))
-        if record is not None and record.bounds:
-            lo, hi = record.bounds
+        column: Column | None = by_name.get(name)
+        if column is not None and column.allowed:
+            checks.append(pa.Check.isin(list(column.allowed), error=(
+                f"{name} must be one of {', '.join(column.allowed)}")))
+        if column is not None and column.bounds:
+            lo, hi = column.bounds
             checks.append(pa.Check.in_range(lo, hi, error=(
                 f"{name} must be between {_number(lo)} and {_number(hi)}")))
         if name == "study":
@@ -348,21 +384,24 @@ def _schema(study: str, groups: Iterable[str], spec: dict[str, str],
                 f"group must be one of the study's groups: {', '.join(map(repr, groups))}")))
         if name == COHORT_INDEX:
             checks.append(pa.Check.ge(0, error=f"{COHORT_INDEX} must be 0 or more"))
+        required = column is not None and column.required and name not in APPLIES_TO
         columns[name] = pa.Column(PANDAS_DTYPES[dtype], checks,
-                                  nullable=name not in (*REQUIRED, COHORT_INDEX),
+                                  nullable=not (required or name == COHORT_INDEX),
                                   unique=name == "patient_id" and not sampled,
                                   report_duplicates="exclude_first")
     # ignore_na=False: a row is never wholly empty (study is required), and pandera would
     # otherwise look for such rows once per check, a scan of the whole frame each time.
-    checks = [pa.Check(fn, error=rule, ignore_na=False) for _, rule, fn in CROSS_FIELD]
-    blame = {rule: column for column, rule, _ in CROSS_FIELD}
+    rules = cross_field(needs_flag(record))
+    checks = [pa.Check(fn, error=rule, ignore_na=False) for _, rule, fn in rules]
+    blame = {rule: column for column, rule, _ in rules}
     return pa.DataFrameSchema(columns, checks=checks, strict=True), blame
 
 
 def _rule_violations(typed: pd.DataFrame, study: str, groups: Iterable[str],
-                     spec: dict[str, str], sampled: bool = False) -> list[_Violation]:
+                     spec: dict[str, str], record: Sequence[Column],
+                     sampled: bool = False) -> list[_Violation]:
     """Run the pandera schema and translate its failure cases into violations."""
-    schema, blame = _schema(study, groups, spec, sampled)
+    schema, blame = _schema(study, groups, spec, record, sampled)
     try:
         schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -372,7 +411,7 @@ def _rule_violations(typed: pd.DataFrame, study: str, groups: Iterable[str],
     else:
         return []
     order = {name: i for i, name in enumerate(spec)}
-    check_order = {rule: i for i, (_, rule, _) in enumerate(CROSS_FIELD)}
+    check_order = {rule: i for i, (_, rule, _) in enumerate(cross_field(needs_flag(record)))}
     found: dict[tuple, _Violation] = {}
     for case in cases.itertuples(index=False):
         row = None if case.index is None or pd.isna(case.index) else int(case.index)
@@ -423,7 +462,7 @@ def rule_violations(typed: pd.DataFrame, rules: Sequence[Rule], compiler: Compil
 def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
              extra: dict[str, str] | None = None, source: str = "<cohort>",
              rules: Sequence[Rule] = (), compiler: Compiler | None = None,
-             sampled: bool = False) -> pd.DataFrame:
+             sampled: bool = False, columns: Sequence[Column] | None = None) -> pd.DataFrame:
     """Validate a cohort and return it with the record's nullable dtypes.
 
     Values may be given as Python or numpy scalars or as their CSV text (the
@@ -453,6 +492,11 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
         The rows are many cohorts (a sample), numbered by a first column
         :data:`COHORT_INDEX`; each cohort's rows come together, in cohort
         order, and each cohort is held to every rule of a single cohort.
+    columns : sequence of Column, optional
+        The study's whole record in file order
+        (:meth:`cart_lib.ledger.Ledger.columns_of_record`), with each
+        column's allowed values, bounds, whether it is required and the flag
+        it needs; ``extra`` then names columns beyond it.
 
     Returns
     -------
@@ -471,18 +515,19 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
     --------
     >>> from cart_lib.core.record import COLUMN_NAMES
     >>> row = dict.fromkeys(COLUMN_NAMES)
-    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
-    ...            donor="none", prior_hsct=False)
+    >>> row.update(study="toy", patient_id="P1", group="a", treatment="CAR-T",
+    ...            car_source="autologous", donor="none", prior_hsct=False)
     >>> validate(pd.DataFrame([row]), "toy", ["a", "b"])["prior_hsct"].dtype
     BooleanDtype
-    >>> validate(pd.DataFrame([row | {"group": "c", "crs_grade": 7}]), "toy", ["a", "b"])
+    >>> validate(pd.DataFrame([row | {"group": "c", "last_contact_day": -1}]), "toy", ["a", "b"])
     Traceback (most recent call last):
     ...
     cart_lib.core.errors.CohortError: <cohort>: patient 'P1', column 'group': group must be one of the study's groups: 'a', 'b' (got 'c') (and 1 more violation)
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"validate expects a pandas DataFrame, not {type(frame).__name__}")
-    spec = _columns(extra, source)
+    record = _record(extra, columns, source)
+    spec = {c.name: c.dtype for c in record}
     if sampled:
         if COHORT_INDEX in spec:
             raise CohortError(source, None, COHORT_INDEX,
@@ -501,7 +546,7 @@ def validate(frame: pd.DataFrame, study: str, groups: Sequence[str],
     _raise_first(bad, source, labels, cohorts)
 
     result = pd.DataFrame(typed, index=pd.RangeIndex(len(frame)))
-    found = _rule_violations(result, study, groups, spec, sampled)
+    found = _rule_violations(result, study, groups, spec, record, sampled)
     if sampled:
         found += _sample_violations(result)
     _raise_first(found, source, labels, cohorts)
@@ -529,7 +574,8 @@ def _sample_violations(typed: pd.DataFrame) -> list[_Violation]:
 
 def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
                 extra: dict[str, str] | None = None, rules: Sequence[Rule] = (),
-                compiler: Compiler | None = None, sampled: bool = False) -> pd.DataFrame:
+                compiler: Compiler | None = None, sampled: bool = False,
+                columns: Sequence[Column] | None = None) -> pd.DataFrame:
     """Read a cohort CSV, or a sample of many cohorts, and validate it.
 
     Parameters
@@ -537,7 +583,7 @@ def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
     path : str or path-like
         The CSV file, gzip-compressed if its name ends in ``.gz``; it is named
         as given in any error message.
-    study, groups, extra, rules, compiler, sampled
+    study, groups, extra, rules, compiler, sampled, columns
         As for :func:`validate`.
 
     Returns
@@ -555,13 +601,13 @@ def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
     >>> import tempfile
     >>> from cart_lib.core.record import COLUMN_NAMES
     >>> row = dict.fromkeys(COLUMN_NAMES)
-    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
-    ...            donor="none", prior_hsct=False, age_years=0.1)
+    >>> row.update(study="toy", patient_id="P1", group="a", treatment="CAR-T",
+    ...            car_source="autologous", donor="none", prior_hsct=False, age_years=0.1)
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = Path(folder) / "toy.csv"
     ...     write_cohort(pd.DataFrame([row]), path)
-    ...     cohort = read_cohort(path, "toy", ["a"])
-    >>> cohort.loc[0, "age_years"], cohort.loc[0, "crs_grade"]
+    ...     cohort = read_cohort(path, "toy", ["a"], extra={"age_years": "float"})
+    >>> cohort.loc[0, "age_years"], cohort.loc[0, "last_contact_day"]
     (np.float64(0.1), <NA>)
     """
     source = str(path)
@@ -596,14 +642,16 @@ def read_cohort(path: str | os.PathLike, study: str, groups: Sequence[str],
                               row=i + 1)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return validate(frame, study, groups, extra, source=source, rules=rules,
-                    compiler=compiler, sampled=sampled).reset_index(drop=True)
+                    compiler=compiler, sampled=sampled, columns=columns).reset_index(drop=True)
 
 
-def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+def write_cohort(frame: pd.DataFrame, path: str | os.PathLike,
+                 columns: Sequence[Column] | None = None) -> None:
     """Write a cohort CSV, or a sample of many cohorts, in the one encoding of this module, atomically.
 
-    The record columns come first in record order, then any other (study)
-    columns in the order of ``frame``; a sample's :data:`COHORT_INDEX` column,
+    The record columns come first in record order (the study's whole record,
+    ``columns``, when given), then any other (study) columns in the order of
+    ``frame``; a sample's :data:`COHORT_INDEX` column,
     when ``frame`` has one, comes before them all. A path ending in ``.gz`` is
     gzip-compressed (no file name, no time stamp). The whole file is encoded in memory,
     written to a temporary file in the same folder and moved into place with
@@ -618,6 +666,10 @@ def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
         type of each value).
     path : str or path-like
         Where to write.
+    columns : sequence of Column, optional
+        The study's record in file order
+        (:meth:`cart_lib.ledger.Ledger.columns_of_record`); the core of the
+        record when omitted.
 
     Raises
     ------
@@ -630,12 +682,13 @@ def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     >>> import tempfile
     >>> from cart_lib.core.record import COLUMN_NAMES
     >>> row = dict.fromkeys(COLUMN_NAMES)
-    >>> row.update(study="toy", patient_id="P1", group="a", car_source="autologous",
-    ...            donor="none", prior_hsct=True, crs_grade=2.0, age_years=12)
+    >>> row.update(study="toy", patient_id="P1", group="a", treatment="CAR-T",
+    ...            car_source="autologous", donor="none", prior_hsct=True, crs_grade=2.0,
+    ...            age_years=12)
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     write_cohort(pd.DataFrame([row]), Path(folder) / "toy.csv")
     ...     print((Path(folder) / "toy.csv").read_text().splitlines()[1])
-    toy,P1,a,autologous,none,true,12.0,,,,,,,2,,,,,,,,,,,,,
+    toy,P1,a,CAR-T,autologous,none,true,,,,,,,,,,2.0,12
     """
     source = str(path)
     if not isinstance(frame, pd.DataFrame):
@@ -644,17 +697,17 @@ def write_cohort(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     labels = _labels(frame)
     problems = [_Violation(None, name, "duplicate column", 0)
                 for name in sorted({n for n in names if names.count(n) > 1})]
+    by_name = {c.name: c for c in (COLUMNS if columns is None else columns)}
     problems += [_Violation(None, name, "missing column", j)
-                 for j, name in enumerate(COLUMN_NAMES) if name not in names]
+                 for j, name in enumerate(by_name) if name not in names]
     _raise_first(problems, source, labels)
 
     index = [COHORT_INDEX] if COHORT_INDEX in names else []
-    order = index + list(COLUMN_NAMES) + [n for n in names
-                                          if n not in COLUMN_BY_NAME and n not in index]
+    order = index + list(by_name) + [n for n in names if n not in by_name and n not in index]
     cells: list[list[str]] = [[] for _ in range(len(frame))]
     for j, name in enumerate(order):
         series = frame.iloc[:, names.index(name)]
-        dtype = COLUMN_BY_NAME[name].dtype if name in COLUMN_BY_NAME else \
+        dtype = by_name[name].dtype if name in by_name else \
             "int" if name == COHORT_INDEX else _infer_dtype(series)
         for i, raw in enumerate(series.tolist()):
             kind = dtype or ("str" if _is_missing(raw) else _value_dtype(raw))

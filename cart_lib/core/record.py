@@ -1,9 +1,12 @@
 """The reconstructed patient record: the columns every cohort carries.
 
-This is the single machine-readable statement of the record described in the
-book's methods chapter. Day 0 is the day of CAR T-cell infusion; all times are
-whole days since then. A study may add columns of its own (declared in its
-ledger) but may not rename or drop these.
+This is the single machine-readable statement of the core of the record
+described in the book's methods chapter: who the patient is, what the arm
+received, remission, relapse, transplant after treatment, death and follow-up.
+Day 0 is the day of infusion; all times are whole days since then. Everything
+else a study reports is a study column declared in its ledger (``columns:``,
+:meth:`cart_lib.ledger.Ledger.columns_of_record`); a study may not rename or
+drop these.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ class Column:
     bounds : tuple of float, optional
         Inclusive lower and upper bound of a numeric column.
     window_days : float, optional
-        For an endpoint assessed within a window after infusion, its length.
+        For a column assessed within a window after infusion, its length.
+    required : bool
+        Never empty (where it applies: see :data:`APPLIES_TO`).
+    needs : str, optional
+        A boolean column this one depends on: empty unless that flag is true.
     """
 
     name: str
@@ -40,32 +47,29 @@ class Column:
     allowed: tuple[str, ...] | None = None
     bounds: tuple[float, float] | None = None
     window_days: float | None = None
+    required: bool = False
+    needs: str | None = None
 
+
+#: The remission column, whose assessment window is a rule of each study's ledger.
+REMISSION = "cr_d30"
+
+#: What an arm may have received: CAR T cells, or a treatment that is not CAR-T.
+TREATMENTS: tuple[str, ...] = ("CAR-T", "DLI", "chemotherapy", "transplant")
 
 COLUMNS: tuple[Column, ...] = (
-    Column("study", "str", "study slug"),
-    Column("patient_id", "str", "patient identifier, unique within the study"),
-    Column("group", "str", "the study's own reporting group"),
-    Column("car_source", "str", "origin of the CAR T cells",
-           allowed=("autologous", "recipient-derived", "donor-derived")),
-    Column("donor", "str", "HLA relation of the cell donor",
-           allowed=("none", "matched-sibling", "haploidentical", "unrelated", "unknown")),
-    Column("prior_hsct", "bool", "allogeneic transplant before CAR-T"),
-    Column("age_years", "float", "age at infusion, years", bounds=(0, 120)),
-    Column("dose_e5_per_kg", "float", "infused CAR T cells, 10^5 per kg", bounds=(0, 1e4)),
-    Column("bm_blasts_pct", "float", "marrow blasts at T-cell collection, %", bounds=(0, 100)),
-    Column("pb_blasts_pct", "float", "blood blasts at T-cell collection, %", bounds=(0, 100)),
-    Column("manufacture_reason", "str", "why donor cells were used",
-           allowed=("autologous-failed", "high-blasts")),
-    Column("cr_d30", "bool", "complete remission (CR/CRi) within 30 days", window_days=30),
-    Column("mrd_negative", "bool", "MRD-negative remission; empty unless cr_d30"),
-    Column("crs_grade", "int", "cytokine release syndrome grade, 0 = none", bounds=(0, 5)),
-    Column("neurotox_grade", "int", "neurotoxicity grade, 0 = none", bounds=(0, 5)),
-    Column("agvhd", "bool", "acute GVHD after CAR-T"),
-    Column("agvhd_site", "str", "organ of acute GVHD", allowed=("skin", "gut", "liver")),
-    Column("cgvhd_at_collection", "bool", "chronic GVHD when T cells were collected"),
-    Column("peak_expansion", "float", "peak CAR transgene copies per microgram genomic DNA",
-           bounds=(0, 1e9)),
+    Column("study", "str", "study slug", required=True),
+    Column("patient_id", "str", "patient identifier, unique within the study", required=True),
+    Column("group", "str", "the study's own reporting group", required=True),
+    Column("treatment", "str", "what the arm received",
+           allowed=TREATMENTS, required=True),
+    Column("car_source", "str", "origin of the CAR T cells, where the treatment is CAR-T",
+           allowed=("autologous", "recipient-derived", "donor-derived"), required=True),
+    Column("donor", "str", "HLA relation of the CAR T-cell donor, where the treatment is CAR-T",
+           allowed=("none", "matched-sibling", "haploidentical", "unrelated", "unknown"),
+           required=True),
+    Column("prior_hsct", "bool", "allogeneic transplant before the treatment", required=True),
+    Column(REMISSION, "bool", "complete remission (CR/CRi) within the study's assessment window"),
     Column("hsct_after_car", "bool",
            "allogeneic transplant after CAR-T (a second one after a prior transplant, "
            "else the first)"),
@@ -83,6 +87,15 @@ COLUMNS: tuple[Column, ...] = (
 
 COLUMN_BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 
+#: Treatment attributes that apply to one treatment only, as (column, treatment): given
+#: (where required) for that treatment and empty for any other.
+APPLIES_TO: dict[str, str] = {"car_source": "CAR-T", "donor": "CAR-T"}
+
+
+def treatment_rule(column: str, treatment: str) -> str:
+    """The rule text of one :data:`APPLIES_TO` entry, as error messages print it."""
+    return f"{column} is empty unless treatment is {treatment}"
+
 #: The endpoints every study has, derived from the record (``cart_lib.cohort``),
 #: and the columns each reads. A ledger may declare more (``endpoints:``).
 ENDPOINT_COLUMNS: dict[str, set[str]] = {
@@ -97,12 +110,10 @@ COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 #: what it is where the flag is not true). ``cart_lib.cohort`` applies them
 #: when it builds a cohort; ``cart_lib.cohort.schema`` checks them when it reads one.
 NEEDS_FLAG: tuple[tuple[str, str, str], ...] = (
-    ("mrd_negative", "cr_d30", "empty"),
     ("relapse", "cr_d30", "false"),        # no relapse without a remission
     ("relapse_day", "relapse", "empty"),
     ("hsct_after_car_day", "hsct_after_car", "empty"),
     ("death_cause", "death", "empty"),
-    ("agvhd_site", "agvhd", "empty"),
 )
 #: Flags a true flag rules out, as (column, the flag): lost to follow-up means
 #: alive at last contact. ``cart_lib.cohort`` makes the column false where the
@@ -110,6 +121,20 @@ NEEDS_FLAG: tuple[tuple[str, str, str], ...] = (
 EXCLUDED_BY: tuple[tuple[str, str], ...] = (
     ("lost_to_followup", "death"),
 )
+
+
+def needs_flag(columns: tuple[Column, ...] | list[Column]) -> tuple[tuple[str, str, str], ...]:
+    """The flag rules of a record of ``columns``: :data:`NEEDS_FLAG`, then each other column's ``needs``.
+
+    Examples
+    --------
+    >>> extra = Column("site", "str", "where", needs="death")
+    >>> needs_flag([*COLUMNS, extra])[-1]
+    ('site', 'death', 'empty')
+    """
+    core = {column for column, _, _ in NEEDS_FLAG}
+    return (*NEEDS_FLAG, *((c.name, c.needs, "empty") for c in columns
+                           if c.needs and c.name not in core))
 
 
 def exclusion_rule(column: str, flag: str) -> str:

@@ -20,7 +20,6 @@ from .. import cohort as cohort_mod
 from ..core import expressions, printed
 from ..ledger import Claim, Ledger, Reading, expand_names
 from ..measures import ALPHA, Computed
-from ..core.record import COLUMN_BY_NAME
 
 __all__ = ["ALPHA", "ClaimResult", "Computed", "Evaluator", "ReadingResult", "loss", "matches",
            "reproduced_text"]
@@ -67,7 +66,7 @@ class Evaluator:
         self.ledger = ledger
         self.compiler = ledger.compiler()
         self.fast = fast
-        self.window = COLUMN_BY_NAME["cr_d30"].window_days
+        self.window = ledger.response_window_days
         self._cache_table: cohort_mod.Table | None = None
         self._cache: dict[str, np.ndarray] = {}
         self._reads: dict[str, frozenset[str]] = {}

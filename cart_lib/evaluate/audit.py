@@ -64,7 +64,6 @@ from ..core import expressions, paths, printed
 from ..core.errors import LedgerError
 from ..stats import inversion
 from ..ledger import Claim, Ledger, Reading, UNITS, expand_names
-from ..core.record import COLUMN_BY_NAME
 
 #: Largest numeric grid treated as a finite set of values (larger ones stay opaque).
 MAX_GRID = 200
@@ -112,13 +111,13 @@ class Domains:
         self.ledger = ledger
         self.compiler = ledger.compiler()
         groups = ledger.groups
-        self.group_level = {"group"} | {c for c in COLUMN_BY_NAME
+        self.dtypes = ledger.dtypes()
+        self.group_level = {"group"} | {c for c in self.dtypes
                                         if groups and all(c in a for a in groups.values())}
         self.values: dict[str, tuple] = {"group": tuple(groups)}
         self.where: dict[str, str | None] = {}
         for column, domain in ledger.record.items():
-            dtype = COLUMN_BY_NAME[column].dtype if column in COLUMN_BY_NAME else \
-                ledger.columns[column].dtype
+            dtype = self.dtypes[column]
             if domain.log:
                 continue
             values = tuple(domain.grid(dtype).tolist())
@@ -212,16 +211,15 @@ class Domains:
         """A selection in words a reader can check against the ledger."""
         parts = []
         for column, values in sorted(sel.columns, key=lambda cv: cv[0]):
-            shown = sorted(_show(v, column) for v in values)
+            shown = sorted(_show(v, self.dtypes.get(column)) for v in values)
             parts.append(f"{column} = {shown[0]}" if len(shown) == 1
                          else f"{column} in {{{', '.join(shown)}}}")
         parts += sorted(sel.opaque)
         return " and ".join(parts) or "all patients"
 
 
-def _show(value, column: str) -> str:
-    spec = COLUMN_BY_NAME.get(column)
-    if spec is not None and spec.dtype == "bool":
+def _show(value, dtype: str | None) -> str:
+    if dtype == "bool":
         return "yes" if value else "no"
     if isinstance(value, float) and value == int(value):
         return str(int(value))

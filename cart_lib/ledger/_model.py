@@ -29,8 +29,9 @@ from ..core import expressions, paths, printed
 from ..core.errors import LedgerError
 from ..stats.group_tests import RANK_TESTS, TEST_INPUT, Test
 from ..measures import MEASURES, Measure, Statistic
-from ..core.record import (COLUMN_BY_NAME, COLUMN_NAMES, DAYS_PER_MONTH, ENDPOINT_COLUMNS,
-                           TIMELINE_RULE_IDS, Rule, timeline_rules)
+from ..core.record import (APPLIES_TO, COLUMN_NAMES, COLUMNS, DAYS_PER_MONTH,
+                           ENDPOINT_COLUMNS, REMISSION, TIMELINE_RULE_IDS, Column, Rule,
+                           needs_flag, timeline_rules, treatment_rule)
 
 #: libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -325,10 +326,57 @@ class Domain(_Strict):
 
 
 class StudyColumn(_Strict):
-    """A column a study adds to the patient record."""
+    """A column a study adds to the patient record (``columns:``).
+
+    Attributes
+    ----------
+    dtype : {"str", "bool", "int", "float"}
+    description : str
+        What the column holds, in the reader's vocabulary.
+    allowed : list of str, optional
+        The values a text column may hold (empty is always allowed).
+    min, max : float, optional
+        Inclusive bounds of a numeric column.
+    required : bool
+        Never empty: the column needs a domain in ``record:`` or a value fixed
+        by every group.
+    needs : str, optional
+        A boolean column this one depends on: empty unless that flag is true.
+    window_days : float, optional
+        For a column assessed within a window after infusion, its length (a
+        ``definition`` claim may print it).
+    after : str, optional
+        The column it follows in the cohort file; by default the study column
+        declared before it, and the first one follows the record's last.
+    """
 
     dtype: Literal["str", "bool", "int", "float"]
     description: str
+    allowed: list[str] | None = Field(default=None, min_length=1)
+    min: float | None = None
+    max: float | None = None
+    required: bool = False
+    needs: str | None = None
+    window_days: float | None = Field(default=None, gt=0)
+    after: str | None = None
+
+    @model_validator(mode="after")
+    def _fits_dtype(self) -> StudyColumn:
+        if self.allowed is not None and self.dtype != "str":
+            raise ValueError("only a text column lists allowed values")
+        if (self.min is not None or self.max is not None) and self.dtype not in ("int", "float"):
+            raise ValueError("only a numeric column has min and max")
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError("min must not exceed max")
+        return self
+
+    def column(self, name: str) -> Column:
+        """The column as the record states it (:class:`cart_lib.core.record.Column`)."""
+        bounds = None if self.min is None and self.max is None else \
+            (-math.inf if self.min is None else self.min, math.inf if self.max is None else self.max)
+        return Column(name, self.dtype, self.description,
+                      tuple(self.allowed) if self.allowed else None, bounds, self.window_days,
+                      self.required, self.needs)
 
 
 class Reference(_Strict):
@@ -351,11 +399,13 @@ class Rules(_Strict):
 
     Attributes
     ----------
+    response_window_days : float
+        The window, in days after infusion, within which remission (``cr_d30``)
+        is assessed; a ``definition`` claim of ``cr_d30`` prints it.
     lfs_non_responder : {"assessment", "day0"}
         When a patient who never reached CR has their leukaemia-free-survival
-        event: ``assessment``, at the end of the response window (the window
-        of ``cr_d30``) or at death or last contact if earlier; ``day0``, at
-        infusion.
+        event: ``assessment``, at the end of the response window or at death
+        or last contact if earlier; ``day0``, at infusion.
     earliest_assessment_day : int
         The first day after infusion at which a remission can be assessed:
         a patient last seen before it cannot be in remission, and a relapse
@@ -367,6 +417,7 @@ class Rules(_Strict):
         Why the study's figures imply these rules.
     """
 
+    response_window_days: float = Field(gt=0)
     lfs_non_responder: Literal["assessment", "day0"] = "assessment"
     earliest_assessment_day: int = Field(ge=0)
     waive: dict[str, str] = {}
@@ -569,6 +620,52 @@ class Ledger(_Strict):
         """An expression compiler that knows this study's variables."""
         return expressions.Compiler({k: v.expr for k, v in self.variables.items() if v.expr})
 
+    @cached_property
+    def _record_columns(self) -> tuple[Column, ...]:
+        out = list(COLUMNS)
+        previous = out[-1].name
+        for name, declared in self.columns.items():
+            anchor = declared.after or previous
+            at = next((i for i, c in enumerate(out) if c.name == anchor), len(out) - 1)
+            out.insert(at + 1, declared.column(name))
+            previous = name
+        return tuple(out)
+
+    def columns_of_record(self) -> tuple[Column, ...]:
+        """Every column of this study's cohort file, in file order: the record's and the study's.
+
+        Each study column follows the column its ``after`` names, or the study
+        column declared before it.
+        """
+        return self._record_columns
+
+    def column_of(self, name: str) -> Column | None:
+        """The column called ``name`` in this study's record, or None."""
+        return next((c for c in self._record_columns if c.name == name), None)
+
+    def dtypes(self) -> dict[str, str]:
+        """Each column of the study's record and its dtype, in file order."""
+        return {c.name: c.dtype for c in self._record_columns}
+
+    def needs_flag(self) -> tuple[tuple[str, str, str], ...]:
+        """The flag rules of the study's record (:func:`cart_lib.core.record.needs_flag`)."""
+        return needs_flag(self._record_columns)
+
+    @property
+    def response_window_days(self) -> float:
+        """The window, in days after infusion, within which a remission is assessed (a rule)."""
+        return self.rules.response_window_days
+
+    def window_days(self, name: str) -> float | None:
+        """The window in days of a ledger variable or a column (None when it has none)."""
+        variable = self.variables.get(name)
+        if variable is not None:
+            return variable.window_days
+        if name == REMISSION:
+            return self.response_window_days
+        column = self.column_of(name)
+        return column.window_days if column is not None else None
+
     def recorded(self) -> set[str]:
         """The record columns this study fills: those it searches and those its groups fix."""
         fixed = {c for attrs in self.groups.values() for c in attrs}
@@ -743,9 +840,9 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                               f"names no claim: {slip.claim!r}")
     for name, var in ledger.variables.items():
         field = f"variables.{name}"
-        if name in COLUMN_NAMES and var.expr:
+        if name in ledger.dtypes() and var.expr:
             raise LedgerError(file, None, field, "a variable may not shadow a record column")
-        if var.column and var.column not in COLUMN_NAMES and var.column not in ledger.columns:
+        if var.column and var.column not in ledger.dtypes():
             raise LedgerError(file, None, f"{field}.column", f"unknown column {var.column!r}")
         if var.expr:
             try:
@@ -754,9 +851,47 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                 raise LedgerError(file, None, f"{field}.expr", str(exc)) from None
             if unknown:
                 raise LedgerError(file, None, f"{field}.expr", f"unknown column(s) {unknown}")
+    for name in ledger.columns:
+        if name in COLUMN_NAMES:
+            raise LedgerError(file, None, f"columns.{name}",
+                              "a study may add columns, not redefine the record's")
+    declared: set[str] = set(COLUMN_NAMES)
+    for name, column in ledger.columns.items():
+        if column.after is not None and column.after not in declared:
+            raise LedgerError(file, None, f"columns.{name}.after",
+                              f"{column.after!r} is not a record column or a study column "
+                              f"declared before it")
+        declared.add(name)
+    for name, column in ledger.columns.items():
+        if column.needs is not None:
+            flag = ledger.column_of(column.needs)
+            if flag is None or flag.dtype != "bool":
+                raise LedgerError(file, None, f"columns.{name}.needs",
+                                  f"{column.needs!r} is not a boolean column of the record or "
+                                  f"the study")
+    for column in ledger.columns_of_record():
+        if not column.required or column.name in ("study", "patient_id", "group"):
+            continue
+        applies = APPLIES_TO.get(column.name)
+        unfixed = [g for g, attrs in ledger.groups.items() if attrs.get(column.name) is None
+                   and (applies is None or attrs.get("treatment") == applies)]
+        if column.name not in ledger.record and unfixed:
+            where = "declared in 'columns'" if column.name in ledger.columns else \
+                "a column of the patient record"
+            rule = f"{column.name} is required ({where})" + \
+                (f" where treatment is {applies}" if applies else "")
+            raise LedgerError(file, None, f"record.{column.name}",
+                              f"{rule}, but it has no domain in 'record' and group(s) "
+                              f"{unfixed} do not fix it")
+    for group, attributes in ledger.groups.items():
+        for column, treatment in APPLIES_TO.items():
+            if attributes.get(column) is not None and attributes.get("treatment") != treatment:
+                raise LedgerError(file, None, f"groups.{group}.{column}",
+                                  f"{treatment_rule(column, treatment)}; the group's treatment "
+                                  f"is {attributes.get('treatment')!r}")
     for group, attributes in ledger.groups.items():
         for column, value in attributes.items():
-            spec = COLUMN_BY_NAME.get(column)
+            spec = ledger.column_of(column)
             field = f"groups.{group}.{column}"
             if spec is None or column in ("study", "patient_id", "group"):
                 raise LedgerError(file, None, field, "a group fixes record columns other than "
@@ -765,8 +900,8 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                 raise LedgerError(file, None, field, f"{value!r} is not one of {list(spec.allowed)}")
     for column, domain in ledger.record.items():
         field = f"record.{column}"
-        spec = COLUMN_BY_NAME.get(column)
-        dtype = spec.dtype if spec else getattr(ledger.columns.get(column), "dtype", None)
+        spec = ledger.column_of(column)
+        dtype = spec.dtype if spec else None
         if dtype is None or column in ("study", "patient_id", "group"):
             raise LedgerError(file, None, field, "not a column the search can fill")
         if dtype == "str" and not domain.values:
@@ -779,6 +914,12 @@ def check_ledger(ledger: Ledger, file: str) -> None:
             bad = sorted(set(domain.values) - set(spec.allowed))
             if bad:
                 raise LedgerError(file, None, f"{field}.values", f"{bad} not allowed in {column}")
+        if spec and spec.bounds and domain.min is not None:
+            low, high = spec.bounds
+            if domain.min < low or domain.max > high:
+                raise LedgerError(file, None, field, f"the domain {domain.min:g} to "
+                                                     f"{domain.max:g} leaves the bounds of "
+                                                     f"{column} ({low:g} to {high:g})")
         if any(column in attrs for attrs in ledger.groups.values()):
             raise LedgerError(file, None, field, "fixed by a group; it cannot also be searched")
         if domain.where:
@@ -792,12 +933,7 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                 raise LedgerError(file, None, f"{field}.where",
                                   f"may name only the group and columns groups fix, "
                                   f"not {sorted(expanded - fixed)}")
-    for name in ledger.columns:
-        if name in COLUMN_NAMES:
-            raise LedgerError(file, None, f"columns.{name}",
-                              "a study may add columns, not redefine the record's")
-    numeric = {c.name for c in COLUMN_BY_NAME.values() if c.dtype in ("int", "float")} | {
-        n for n, c in ledger.columns.items() if c.dtype in ("int", "float")}
+    numeric = {c.name for c in ledger.columns_of_record() if c.dtype in ("int", "float")}
     for name, declared in ledger.endpoints.items():
         field = f"endpoints.{name}"
         if name in ENDPOINT_COLUMNS:

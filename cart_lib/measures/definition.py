@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from ..core.record import COLUMN_BY_NAME
 from ._base import Computed, Measure, register
 
 
 def window_days(name: str, ledger) -> float | None:
-    """The window in days of a ledger variable or record column (None when it has none)."""
-    variable = ledger.variables.get(name)
-    return variable.window_days if variable else getattr(COLUMN_BY_NAME.get(name),
-                                                         "window_days", None)
+    """The window in days of a ledger variable or column (None when it has none):
+    :meth:`cart_lib.ledger.Ledger.window_days`."""
+    return ledger.window_days(name)
 
 
 @register

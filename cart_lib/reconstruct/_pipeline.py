@@ -69,8 +69,7 @@ def canonical(table: cohort_mod.Table, ledger: ledger_mod.Ledger) -> pd.DataFram
     their values, so two searches that find the same set of patients write
     the same file.
     """
-    extra = {k: v.dtype for k, v in ledger.columns.items()}
-    frame = cohort_mod.to_frame(table, extra)
+    frame = cohort_mod.to_frame(table, ledger.dtypes())
     order = list(ledger.groups)
     keys = frame.drop(columns=["patient_id"]).astype("string").fillna("")
     keys.insert(0, "_group", frame["group"].map(order.index))
@@ -110,9 +109,8 @@ def reconstruct(study: str, seed: int = 0, time_budget: float = TIME_BUDGET,
     result = search.run()
     frame = canonical(result.table, led)
     frame = schema.validate(frame, led.study, list(led.groups),
-                            {k: v.dtype for k, v in led.columns.items()},
                             source=f"reconstructed {study}", rules=led.cohort_rules(),
-                            compiler=led.compiler())
+                            compiler=led.compiler(), columns=led.columns_of_record())
     return Reconstruction(study, seed, frame, result, led)
 
 
@@ -124,7 +122,7 @@ def write(rec: Reconstruction, folder: Path | None = None) -> tuple[Path, Path]:
     tmp = prov_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(rec.provenance(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     try:
-        schema.write_cohort(rec.frame, csv_path)
+        schema.write_cohort(rec.frame, csv_path, rec.ledger.columns_of_record())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -144,9 +142,9 @@ def read(path: Path, led: ledger_mod.Ledger, rules: bool = True,
     (:data:`cart_lib.cohort.schema.COHORT_INDEX`), each validated like a committed one.
     """
     return schema.read_cohort(path, led.study, list(led.groups),
-                              {k: v.dtype for k, v in led.columns.items()},
                               rules=led.cohort_rules() if rules else (),
-                              compiler=led.compiler(), sampled=sampled)
+                              compiler=led.compiler(), sampled=sampled,
+                              columns=led.columns_of_record())
 
 
 def load_frame(study: str, rules: bool = True) -> pd.DataFrame:

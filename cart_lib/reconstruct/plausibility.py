@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import cohort as cohort_mod
 from ..ledger import Ledger
-from ..cohort.schema import CROSS_FIELD
+from ..cohort.schema import cross_field
 
 __all__ = ["Check", "checks", "breaking", "report"]
 
@@ -41,7 +41,8 @@ class Check:
 
 def checks(ledger: Ledger) -> list[Check]:
     """Every rule a cohort of ``ledger``'s study obeys, in the report's order."""
-    out = [Check(_record_id(rule), "record", rule) for _, rule, _ in CROSS_FIELD]
+    out = [Check(_record_id(rule), "record", rule)
+           for _, rule, _ in cross_field(ledger.needs_flag())]
     out += [Check(r.id, r.source if r.source in ("fact", "constraint") else "timeline", r.says)
             for r in ledger.cohort_rules()]
     return out
@@ -68,9 +69,9 @@ def breaking(table: cohort_mod.Table, ledger: Ledger, frame: pd.DataFrame | None
     """
     compiler = compiler or ledger.compiler()
     if frame is None:
-        frame = cohort_mod.to_frame(table, {k: v.dtype for k, v in ledger.columns.items()})
+        frame = cohort_mod.to_frame(table, ledger.dtypes())
     out: dict[str, np.ndarray] = {}
-    for _, rule, fn in CROSS_FIELD:
+    for _, rule, fn in cross_field(ledger.needs_flag()):
         out[_record_id(rule)] = np.flatnonzero(~fn(frame).to_numpy(dtype=bool))
     for rule in ledger.cohort_rules():
         broken = compiler.mask(rule.population)(table) & ~compiler.mask(rule.holds)(table)

@@ -70,7 +70,6 @@ from ..core.errors import CartError, SampleError
 from ..evaluate import Evaluator
 from ..ledger import Ledger, Test
 from ._pipeline import PINNED, load_table, read
-from ..core.record import COLUMN_NAMES
 from .moves import SAMPLER, Mover
 from .search import Search
 
@@ -338,9 +337,9 @@ def _on_dask(args: list[tuple], jobs: int, scheduler, done) -> list[Chain]:
 
 def _frame(tables: list[cohort_mod.Table], led: Ledger, keep_order: bool = False) -> pd.DataFrame:
     """Stack cohorts into one frame, patients of each in a canonical order."""
-    extra = {k: v.dtype for k, v in led.columns.items()}
+    extra = led.dtypes()
     order = list(led.groups)
-    columns = [c for c in [*COLUMN_NAMES, *extra] if c != "patient_id"]
+    columns = [c for c in extra if c != "patient_id"]
     parts = []
     for index, table in enumerate(tables):
         keys = _row_keys(table, columns)
@@ -376,7 +375,7 @@ def write(study: str, frame: pd.DataFrame, info: dict, seed: int,
     tmp_prov = prov.with_suffix(".json.tmp")
     tmp_prov.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     try:
-        schema.write_cohort(frame, path)
+        schema.write_cohort(frame, path, led.columns_of_record())
     except BaseException:
         tmp_prov.unlink(missing_ok=True)
         raise

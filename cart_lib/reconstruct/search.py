@@ -47,7 +47,7 @@ from ..evaluate.audit import cohort_size
 from ..ledger import Claim, Domain, Ledger, expand_names
 from .moves import Mover
 from .objectives import ClaimObjective
-from ..core.record import COLUMN_BY_NAME, DAY_OF, EXCLUDED_BY, NEEDS_FLAG
+from ..core.record import APPLIES_TO, DAY_OF, EXCLUDED_BY
 
 #: Moves one attempt may take before the search starts again from fresh values.
 ATTEMPT_MOVES = 45_000
@@ -124,15 +124,18 @@ class Space:
         self.ledger = ledger
         self.size = cohort_size(ledger)   # the size claim's count, or the groups' sizes summed
         self.groups = list(ledger.groups)
-        self.extra = {k: v.dtype for k, v in ledger.columns.items()}
+        #: The study's record: each column and its dtype, in file order.
+        self.dtypes = ledger.dtypes()
+        #: Its flag rules (:meth:`cart_lib.ledger.Ledger.needs_flag`).
+        self.needs = ledger.needs_flag()
         self.grids: dict[str, Grid] = {"group": Grid("group", np.array(self.groups, dtype=object),
                                                      False, None)}
         for name, domain in ledger.record.items():
-            dtype = COLUMN_BY_NAME[name].dtype if name in COLUMN_BY_NAME else self.extra[name]
+            dtype = self.dtypes[name]
             self.grids[name] = _without_ties(_grid(name, domain, dtype), ledger)
         self.columns = list(self.grids)
         self.compiler = ledger.compiler()
-        self._base = cohort_mod.empty(self.size, self.extra)
+        self._base = cohort_mod.empty(self.size, self.dtypes)
         self._base["study"][:] = ledger.study
         self._base["patient_id"][:] = [f"P{i + 1:02d}" for i in range(self.size)]
         self.depends = self._visible_dependencies()
@@ -150,7 +153,9 @@ class Space:
         for name, grid in self.grids.items():
             if grid.where:
                 deps[name].add("group")
-        for column, flag, _ in NEEDS_FLAG:    # in rule order, so chains close
+        for column in APPLIES_TO:
+            deps[column] |= deps["treatment"]
+        for column, flag, _ in self.needs:    # in rule order, so chains close
             deps[column] |= deps[flag]
         for column, flag in EXCLUDED_BY:
             deps[column] |= deps[flag]
@@ -159,7 +164,7 @@ class Space:
             # the flag and its day are built together.
             both = deps[column] | deps[flag] | deps["last_contact_day"] | deps["death"]
             deps[column] = deps[flag] = both
-        for column, flag, _ in NEEDS_FLAG:    # what depends on those flags, again
+        for column, flag, _ in self.needs:    # what depends on those flags, again
             deps[column] |= deps[flag]
         return deps
 
@@ -219,7 +224,7 @@ class Space:
         for name in self.grids:
             if name != "group":
                 table[name] = self._raw(name, state, empty)
-        return cohort_mod.normalize(table)
+        return cohort_mod.normalize(table, needs=self.needs)
 
     def update(self, table: Table, state: dict[str, np.ndarray], moved) -> Table:
         """The visible cohort after a move of the searchable columns ``moved``, from the one before.
@@ -237,7 +242,7 @@ class Space:
         for name in visible:
             out[name] = self._raw(name, state, empty) if name in self.grids else \
                 columns[name].copy()
-        return cohort_mod.normalize(out, only=visible)
+        return cohort_mod.normalize(out, only=visible, needs=self.needs)
 
     def shown_by(self, moved) -> set[str]:
         """The visible columns a move of the searchable columns ``moved`` can alter."""
