@@ -37,6 +37,7 @@ def truth(seed: int = 3) -> cohort_mod.Table:
     table["patient_id"][:] = [f"P{i + 1:02d}" for i in range(n)]
     table["study"][:] = "roundtrip"
     table["group"][:] = groups
+    table["treatment"][:] = "CAR-T"
     table["car_source"][:] = [SOURCE[g] for g in groups]
     table["donor"][:] = "none"
     table["prior_hsct"][:] = 0.0
@@ -121,13 +122,13 @@ def ledger(table: cohort_mod.Table) -> dict:
                       "year": 2000},
         "sources": {"abstract": "printed by tests/roundtrip.py"},
         "design": "two arms, survival printed as a paper would", "size_claim": "total",
-        "groups": {g: {"car_source": SOURCE[g], "donor": "none", "prior_hsct": False}
-                   for g in SIZES},
+        "groups": {g: {"treatment": "CAR-T", "car_source": SOURCE[g], "donor": "none",
+                       "prior_hsct": False} for g in SIZES},
         "record": {"cr_d30": {}, "relapse": {}, "relapse_day": {"min": 31, "max": 900, "step": 1},
                    "death": {}, "death_cause": {"values": ["relapse", "progression", "infection"]},
                    "last_contact_day": {"min": 1, "max": 900, "step": 1}},
         "rules": {"lfs_non_responder": "assessment", "earliest_assessment_day": 14,
-                  "why": "made up"},
+                  "response_window_days": 30, "why": "made up"},
         "endpoints": {"relapse_incidence": {
             "says": "relapse; death without relapse competes",
             "events": [{"when": "relapse", "day": "relapse_day"}],
