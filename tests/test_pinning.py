@@ -175,7 +175,7 @@ def test_value_strip_draws_every_patient_in_the_group_colour():
     points = ax.collections
     assert [len(c.get_offsets()) for c in points] == [
         int(frame.loc[frame["group"] == g, "peak_expansion"].notna().sum()) for g in order]
-    palette = plots.group_palette()
+    palette = plots.group_palette("hu2019")
     for collection, group in zip(points, order):
         assert_allclose(collection.get_facecolor()[0][:3], palette[group])
     assert ax.get_yscale() == "log"

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from cart_lib.book import Study, plots
+from cart_lib.ledger import load_all as ledger_load_all
 from cart_lib.core.errors import ClaimsNotMatched
 
 
@@ -19,8 +20,29 @@ def zhang():
 
 def test_every_group_of_every_study_has_its_own_colour():
     palette = plots.group_palette()
-    assert {"post-HSCT", "no-HSCT", "autoCAR", "RD-alloCAR", "DD-alloCAR"} <= set(palette)
+    assert {("zhang2020", "post-HSCT"), ("zhang2020", "no-HSCT"), ("hu2019", "autoCAR"),
+            ("hu2019", "RD-alloCAR"), ("hu2019", "DD-alloCAR")} <= set(palette)
     assert len(set(palette.values())) == len(palette)
+    assert set(plots.group_palette("hu2019")) == {"autoCAR", "RD-alloCAR", "DD-alloCAR"}
+
+
+def test_a_new_study_changes_no_other_studys_colours(tmp_path, monkeypatch):
+    """Colours are keyed by (study, group) in data/palette.yml; a study added to the
+    ledgers without colours takes spare ones, and the listed studies keep theirs."""
+    from cart_lib.core import paths
+    before = plots.group_palette()
+    led = Study("hu2019").ledger
+    new = led.model_copy(update={"study": "aaa2001"})    # sorts first, as a new slug may
+    monkeypatch.setattr(plots.ledger_mod, "load_all", lambda: [new, *ledger_load_all()])
+    plots._colours.cache_clear()
+    try:
+        after = plots.group_palette()
+    finally:
+        monkeypatch.undo()
+        plots._colours.cache_clear()
+    assert {k: v for k, v in after.items() if k[0] != "aaa2001"} == before
+    assert len(set(after.values())) == len(after)
+    assert paths.PALETTE.exists()
 
 
 def test_study_rates_are_the_published_ones_with_exact_intervals(zhang):

@@ -19,13 +19,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+import yaml
 from lifelines import KaplanMeierFitter
 from lifelines.plotting import add_at_risk_counts
+from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 
 from .. import ledger as ledger_mod
+from ..core import paths
 from ..analysis.meta import Pooled
 from ..analysis.pinning import PrintedP
 
@@ -38,17 +41,38 @@ NEUTRAL = "#5f5f5f"
 
 
 @lru_cache(maxsize=1)
-def group_palette() -> dict[str, tuple[float, float, float]]:
-    """The book's colour for each reporting group of every study.
+def _colours() -> dict[tuple[str, str], tuple[float, float, float]]:
+    listed = yaml.safe_load(paths.PALETTE.read_text()) if paths.PALETTE.exists() else None
+    out = {(study, group): to_rgb(colour) for study, groups in (listed or {}).items()
+           for group, colour in groups.items()}
+    taken = set(out.values())
+    spare = [tuple(c) for c in sns.color_palette(PALETTE) if tuple(c) not in taken]
+    missing = [(led.study, g) for led in ledger_mod.load_all() for g in led.groups
+               if (led.study, g) not in out]
+    if len(missing) > len(spare):
+        raise ValueError(f"{len(missing)} groups have no colour in {paths.relative(paths.PALETTE)} "
+                         f"and only {len(spare)} colours are left: list them there")
+    out.update(zip(missing, spare))
+    return out
 
-    Groups are taken from the ledgers, in study order and then in the order
-    each ledger lists them, and given successive colours of :data:`PALETTE`,
-    so a group has the same colour on every page.
+
+def group_palette(study: str | None = None) -> dict:
+    """The book's colour for each reporting group of every study, the same on every page.
+
+    Colours are data: ``data/palette.yml`` names one per (study, group),
+    so adding a study changes no other study's colours. A group it does not
+    list takes a colour of :data:`PALETTE` that no listed group uses, in the
+    order of the ledgers, and there are never more groups than colours.
+
+    Parameters
+    ----------
+    study : str, optional
+        One study's slug.
 
     Returns
     -------
     dict
-        Group name to RGB tuple.
+        ``{group: RGB}`` for ``study``; without one, ``{(study, group): RGB}``.
 
     Examples
     --------
@@ -56,9 +80,26 @@ def group_palette() -> dict[str, tuple[float, float, float]]:
     >>> len(set(palette.values())) == len(palette)
     True
     """
-    groups = [g for led in ledger_mod.load_all() for g in led.groups]
-    colours = sns.color_palette(PALETTE, n_colors=max(len(groups), 10))
-    return {group: tuple(colours[i]) for i, group in enumerate(groups)}
+    colours = _colours()
+    if study is None:
+        return dict(colours)
+    return {group: colour for (s, group), colour in colours.items() if s == study}
+
+
+def _group_colours(study: str | None) -> dict[str, tuple[float, float, float]]:
+    """``{group: RGB}`` of one study or, without one, the first study naming each group."""
+    if study is not None:
+        return group_palette(study)
+    out: dict[str, tuple[float, float, float]] = {}
+    for (_, group), colour in _colours().items():
+        out.setdefault(group, colour)
+    return out
+
+
+def _study_of(frame: pd.DataFrame) -> str | None:
+    """The one study a cohort frame is about (None for several or none)."""
+    studies = frame["study"].dropna().unique() if "study" in frame else []
+    return str(studies[0]) if len(studies) == 1 else None
 
 
 def book_style() -> None:
@@ -194,7 +235,7 @@ def grade_bars(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] |
     book_style()
     counts = grade_counts(frame, column, by, order, grades)
     fig, ax = _axes(ax, 3.4)
-    palette = group_palette()
+    palette = _group_colours(_study_of(frame))
     width = 0.8 / len(counts.columns)
     for i, group in enumerate(counts.columns):
         x = np.arange(len(counts)) + (i - (len(counts.columns) - 1) / 2) * width
@@ -252,7 +293,7 @@ def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
     order = list(order) if order is not None else list(dict.fromkeys(frame["group"]))
     frame = frame.assign(_g=frame["group"].map(order.index)).sort_values(
         ["_g", "last_contact_day"], ascending=[True, False], kind="stable")
-    palette = group_palette()
+    palette = _group_colours(_study_of(frame))
     fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 0.2 * len(frame) + 1.6))
     y = np.arange(len(frame))[::-1]
     span = float(frame["last_contact_day"].max())
@@ -312,7 +353,7 @@ def patient_flow(stages: Sequence[tuple[str, pd.Series]], colour_by: pd.Series, 
         patients they share.
     """
     book_style()
-    palette = group_palette()
+    palette = _group_colours(None)
     fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 5.2))
     n = len(colour_by)
     gap = max(1.0, 0.06 * n)
@@ -409,7 +450,7 @@ def value_strip(frame: pd.DataFrame, column: str, by: str, order: Sequence[str] 
     book_style()
     order = list(order) if order is not None else list(dict.fromkeys(frame[by]))
     fig, ax = _axes(ax, 4.0, BOOK_WIDTH * 0.75)
-    palette = group_palette()
+    palette = _group_colours(_study_of(frame))
     rng = np.random.default_rng(seed)
     for i, group in enumerate(order):
         values = frame.loc[frame[by] == group, column].dropna().astype(float).to_numpy()
@@ -614,7 +655,7 @@ def forest(arms: pd.DataFrame, pooled: Mapping[str, Pooled], *,
     for ax, outcome in zip(np.atleast_1d(axes), outcomes):
         for _, arm in arms[arms["outcome"] == outcome].iterrows():
             y = rows[(arm["study"], arm["group"])]
-            colour = palette.get(arm["group"], NEUTRAL)
+            colour = palette.get((arm["study"], arm["group"]), NEUTRAL)
             if not arm["fixed"]:
                 ax.annotate(open_label, (50, y), ha="center", va="center", fontsize=7,
                             color=NEUTRAL, style="italic")

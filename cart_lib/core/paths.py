@@ -14,6 +14,8 @@ SAMPLES = DATA / "samples"
 DERIVED = DATA / "derived"
 RSCRIPTS = DATA / "rscripts"
 CHAPTERS = ROOT / "chapters"
+#: The book's colour for each (study, group).
+PALETTE = DATA / "palette.yml"
 CHAPTER_TEXT = CHAPTERS / "text"
 
 
