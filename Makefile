@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test nbval data sample readings rscripts notebooks lock env clean
+.PHONY: book test nbval data sample readings derive rscripts notebooks lock env clean
 
 # Every study with a ledger (data/claims/<study>.yaml), and the seed of the
 # committed cohorts (recorded again in each provenance file).
@@ -54,10 +54,11 @@ $(BOOK_STAMP): $(STAMP) $(BOOK_SOURCES) $(GIT_HEAD)
 	$(BIN)/jupyter-book build . -W -n --keep-going || { rm -rf _build/.doctrees $@.started; exit 1; }
 	@mv $@.started $@
 
-data: $(STAMP)  ## regenerate the committed cohorts, samples, reading searches and R scripts (byte for byte)
+data: $(STAMP)  ## regenerate the committed cohorts, samples, reading searches, derived results and R scripts (byte for byte)
 	$(BIN)/python -m cart_lib reconstruct --seed $(SEED)
 	$(MAKE) --no-print-directory sample
 	$(MAKE) --no-print-directory readings
+	$(MAKE) --no-print-directory derive
 	$(MAKE) --no-print-directory rscripts
 
 rscripts: $(STAMP)  ## regenerate each study's R script under data/rscripts/ from its ledger (byte for byte)
@@ -69,6 +70,9 @@ sample: $(STAMP)  ## redraw the committed samples from the committed cohorts (by
 
 readings: $(STAMP)  ## search under each alternative reading no check decides (data/derived/)
 	$(BIN)/python -m cart_lib readings --seed $(SEED)
+
+derive: $(STAMP)  ## compute once what the chapters read: pinning, reading verdicts, summaries over the sample (data/derived/)
+	$(BIN)/python -m cart_lib derive
 
 notebooks: $(STAMP)  ## re-execute the chapters in place, one kernel per core (their outputs are nbval's reference)
 	$(BIN)/python -m cart_lib.book.notebooks

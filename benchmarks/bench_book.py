@@ -20,7 +20,8 @@ Sphinx with nothing to do
 one-line ledger edit
     a comment line appended to ``data/claims/hu2019.yaml``, with the
     ledger's new SHA-256 written where ``data/`` records it (the provenance
-    of the cohort and the sample, the readings), which is what ``make data``
+    of the cohort and the sample, the readings, the derived results, and
+    the readings' new SHA-256 where those record it), which is what ``make data``
     writes for an edit that changes no claim (without it the chapters refuse
     a sample drawn from another version of the ledger); then ``make book``
     (every chapter that read one of those files executed again);
@@ -78,15 +79,26 @@ def append(path: Path, line: str) -> None:
 
 
 def ledger_edit(copy: Path, run: int) -> None:
-    """A comment line in hu2019's ledger, and its new SHA-256 where the data records it."""
+    """A comment line in hu2019's ledger, and its new SHA-256 where the data records it.
+
+    A record rewritten so is itself recorded by others (the readings, in the
+    provenance of the derived verdicts): its new digest is written there in
+    turn, as ``make data`` would.
+    """
+    def sha256(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
     ledger = copy / "data/claims/hu2019.yaml"
-    old = hashlib.sha256(ledger.read_bytes()).hexdigest()
+    todo = [(ledger, sha256(ledger))]
     append(ledger, f"# benchmark edit {run}\n")
-    new = hashlib.sha256(ledger.read_bytes()).hexdigest()
-    for record in sorted((copy / "data").rglob("*.json")):
-        text = record.read_text()
-        if old in text:
-            record.write_text(text.replace(old, new))
+    while todo:
+        path, old = todo.pop()
+        new = sha256(path)
+        for record in sorted((copy / "data").rglob("*.json")):
+            text = record.read_text()
+            if old in text:
+                todo.append((record, sha256(record)))
+                record.write_text(text.replace(old, new))
 
 
 def main() -> int:

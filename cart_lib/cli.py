@@ -28,6 +28,11 @@ readings
     For each alternative reading no check decides, search a cohort that
     matches it with every other figure, rule and fact; write what was found
     under ``data/derived/``.
+derive
+    Compute what the chapters would otherwise compute each time they run
+    (what each p-value pins down, the verdict on every reading, summaries
+    over the sample) and write it, with its provenance, under
+    ``data/derived/``.
 plausibility
     List every timeline rule and stated fact with the patients of the
     committed cohort (or of every sampled cohort) that break it; exit status
@@ -197,6 +202,18 @@ def _cmd_readings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_derive(args: argparse.Namespace) -> int:
+    from .analysis import derive
+
+    studies = [args.study] if args.study else paths.studies()
+    for study in studies:
+        _known(study)
+        written = derive.write(study, args.out)
+        if not args.quiet:
+            print(f"{study}: wrote {', '.join(_show(p) for p in written)}")
+    return 0
+
+
 def _cmd_plausibility(args: argparse.Namespace) -> int:
     from . import ledger as ledger_mod
     from .reconstruct.plausibility import report
@@ -294,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     readings.add_argument("--out", type=Path, help="folder to write to (default data/derived)")
     readings.add_argument("--quiet", action="store_true", help="no summary")
     readings.set_defaults(func=_cmd_readings)
+    derive = sub.add_parser("derive", help="compute once what the chapters read: pinning, "
+                                           "reading verdicts, summaries over the sample")
+    derive.add_argument("--study", help="one study slug (default: all)")
+    derive.add_argument("--out", type=Path, help="folder to write to (default data/derived)")
+    derive.add_argument("--quiet", action="store_true", help="no summary")
+    derive.set_defaults(func=_cmd_derive)
     plaus = sub.add_parser("plausibility",
                            help="every timeline rule and stated fact, with the patients breaking it")
     plaus.add_argument("--study", help="one study slug (default: all)")

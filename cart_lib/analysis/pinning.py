@@ -50,11 +50,14 @@ from ..cohort import Table
 from ..ledger import Claim, Ledger, Reading, Test
 from ..core.printed import fmt, rounding_interval, rounds_to
 
-__all__ = ["PrintedP", "printed_p", "band_text", "configurations", "fitting", "summary"]
+__all__ = ["PrintedP", "printed_p", "band_text", "configurations", "enumerable", "fitting",
+           "summary", "to_rows", "from_rows"]
 
 #: Columns of the frame :func:`configurations` returns, in order.
 COLUMNS = ["claim", "reading", "test", "adopted", "literal", "n1", "n2", "events1", "events2",
            "u", "label", "p", "prints", "direction_ok", "fits"]
+#: Columns :func:`to_rows` keeps: the others follow from the ledger and from these.
+STORED = ["reading", "n1", "n2", "events1", "events2", "u", "p", "prints", "direction_ok"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,18 @@ def _pinnable(reading: Reading) -> bool:
     return "p" in reading.measure.roles and reading.measure.invertible(reading)
 
 
+def enumerable(claim: Claim) -> list[str]:
+    """Ids of the readings of a claim whose configurations :func:`configurations` lists.
+
+    Examples
+    --------
+    >>> from cart_lib import ledger
+    >>> enumerable(ledger.load("toy").claim("crs_p"))
+    ['fisher', 'chi-square']
+    """
+    return [r.id for r in claim.readings if _pinnable(r)]
+
+
 def _direction_ok(direction: str | None, first: float, second: float) -> bool:
     """Whether the first group's rate (or U share) is higher or lower, as the text says."""
     if direction is None:
@@ -114,6 +129,10 @@ def _sizes(ledger: Ledger, reading: Reading, table: Table) -> tuple[int, int]:
     return int(first.sum()), int(second.sum())
 
 
+def _label(n1: int, n2: int, a: int | None, c: int | None, u: int | None) -> str:
+    return f"U = {u}" if u is not None else f"{a}/{n1} vs {c}/{n2}"
+
+
 def _tables(n1: int, n2: int, test, direction, target: PrintedP, base: dict) -> list[dict]:
     rows = []
     for a in range(n1 + 1):
@@ -122,7 +141,7 @@ def _tables(n1: int, n2: int, test, direction, target: PrintedP, base: dict) -> 
             prints = rounds_to(p, target.value, target.step)
             ok = _direction_ok(direction, a * n2, c * n1)
             rows.append({**base, "n1": n1, "n2": n2, "events1": a, "events2": c, "u": np.nan,
-                         "label": f"{a}/{n1} vs {c}/{n2}", "p": p, "prints": prints,
+                         "label": _label(n1, n2, a, c, None), "p": p, "prints": prints,
                          "direction_ok": ok, "fits": prints and ok})
     return rows
 
@@ -136,7 +155,8 @@ def _u_values(n1: int, n2: int, test, direction, target: PrintedP, base: dict) -
         prints = rounds_to(p, target.value, target.step)
         ok = _direction_ok(direction, u, n1 * n2 / 2)
         rows.append({**base, "n1": n1, "n2": n2, "events1": np.nan, "events2": np.nan, "u": u,
-                     "label": f"U = {u}", "p": p, "prints": prints, "direction_ok": ok,
+                     "label": _label(n1, n2, None, None, u), "p": p, "prints": prints,
+                     "direction_ok": ok,
                      "fits": prints and ok})
     return rows
 
@@ -201,8 +221,53 @@ def configurations(ledger: Ledger, table: Table, claim_id: str, *, any_split: bo
                                 target, base)
         else:
             rows += _tables(n1, n2, reading.test, reading.direction, target, base)
+    return _frame(rows)
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.astype({"events1": "Int64", "events2": "Int64", "u": "Int64"})
+
+
+def to_rows(frame: pd.DataFrame) -> list[list]:
+    """A frame of :func:`configurations` as plain rows of :data:`STORED`, for a file.
+
+    The claim, the test, the reading's marks, the label and ``fits`` are left
+    out: :func:`from_rows` takes them from the ledger and the stored columns.
+    """
+    def plain(value):
+        if pd.isna(value):
+            return None
+        return bool(value) if isinstance(value, (bool, np.bool_)) else \
+            float(value) if isinstance(value, (float, np.floating)) else int(value)
+
+    return [[reading, *(plain(v) for v in rest)]
+            for reading, *rest in frame[STORED].itertuples(index=False)]
+
+
+def from_rows(ledger: Ledger, claim_id: str, rows: Sequence[Sequence]) -> pd.DataFrame:
+    """The frame of :func:`configurations` again, from the rows :func:`to_rows` gave.
+
+    Examples
+    --------
+    >>> from cart_lib import ledger
+    >>> from cart_lib.reconstruct import load_table
+    >>> toy = ledger.load("toy")
+    >>> frame = configurations(toy, load_table("toy"), "crs_p")
+    >>> from_rows(toy, "crs_p", to_rows(frame)).equals(frame)
+    True
+    """
+    readings = {r.id: r for r in ledger.claim(claim_id).readings}
+    out = []
+    for reading_id, n1, n2, a, c, u, p, prints, ok in rows:
+        reading = readings[reading_id]
+        out.append({"claim": claim_id, "reading": reading_id, "test": reading.test.value,
+                    "adopted": reading.adopted, "literal": reading.literal, "n1": n1, "n2": n2,
+                    "events1": np.nan if a is None else a, "events2": np.nan if c is None else c,
+                    "u": np.nan if u is None else u, "label": _label(n1, n2, a, c, u),
+                    "p": np.nan if p is None else p, "prints": prints, "direction_ok": ok,
+                    "fits": prints and ok})
+    return _frame(out)
 
 
 def fitting(frame: pd.DataFrame) -> pd.DataFrame:

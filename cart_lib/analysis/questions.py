@@ -14,6 +14,10 @@ in every sampled cohort. A range over the sample is an inner bound of the
 range over all consistent cohorts (see :mod:`cart_lib.reconstruct.sample` on how the
 sample is not uniform), and a statement true in every sampled cohort is
 robust in that sense, not proven.
+
+The file may also ask for ``curves``: a survival endpoint's Kaplan-Meier
+curve over a population, in each of the first ``limit`` sampled cohorts,
+for a figure that sets them beside the committed cohort's (:func:`curves`).
 """
 
 from __future__ import annotations
@@ -116,12 +120,37 @@ class Finding(_Strict):
     holds: str = Field(min_length=1)
 
 
+class Curve(_Strict):
+    """A survival curve drawn in each of the first ``limit`` sampled cohorts.
+
+    Attributes
+    ----------
+    id : str
+        Identifier, unique among the curves.
+    says : str
+        What the curve shows, in the reader's words.
+    endpoint : str
+        A time-to-event endpoint of the record or of the ledger.
+    population : str, optional
+        Expression selecting the patients (default: every patient).
+    limit : int, optional
+        Cohorts to draw, from the first (default: every one).
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    says: str = Field(min_length=1)
+    endpoint: str
+    population: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+
+
 class Questions(_Strict):
     """The questions file of one study."""
 
     study: str
     questions: list[Question] = Field(min_length=1)
     findings: list[Finding] = []
+    curves: list[Curve] = []
 
 
 def load(study: str, path: str | Path | None = None) -> tuple[Questions, Ledger]:
@@ -142,9 +171,8 @@ def load(study: str, path: str | Path | None = None) -> tuple[Questions, Ledger]
         raise LedgerError(file, None, None, "not valid YAML") from None
     if not isinstance(raw, dict):
         raise LedgerError(file, None, None, "a questions file is a mapping with 'questions'")
-    for key in ("questions", "findings"):
+    for key, model in (("questions", Question), ("findings", Finding), ("curves", Curve)):
         for i, item in enumerate(raw.get(key) or []):
-            model = Question if key == "questions" else Finding
             try:
                 model.model_validate(item)
             except ValidationError as exc:
@@ -197,6 +225,23 @@ def _check(spec: Questions, led: Ledger, file: str) -> None:
                 _levels(column, led)
             except ValueError as exc:
                 fail(f"by[{k}]", str(exc))
+    curve_ids = set()
+    for c in spec.curves:
+        def fail_curve(field: str, rule: str, c=c) -> None:
+            raise LedgerError(file, f"curves: {c.id}", field, rule)
+        if c.id in curve_ids:
+            fail_curve("id", "duplicate curve id")
+        curve_ids.add(c.id)
+        if c.endpoint not in led.endpoint_names():
+            fail_curve("endpoint", f"unknown endpoint {c.endpoint!r}; known: "
+                                   f"{sorted(led.endpoint_names())}")
+        if c.population:
+            try:
+                unknown = sorted(expressions.names(c.population) - known)
+            except expressions.ExpressionError as exc:
+                fail_curve("population", str(exc))
+            if unknown:
+                fail_curve("population", f"unknown column(s) {unknown}")
     for f in spec.findings:
         try:
             unknown = sorted(expressions.names(f.holds) - ids)
@@ -317,6 +362,39 @@ def values(study: str, tables: list[cohort_mod.Table] | None = None) -> pd.DataF
     frame = pd.DataFrame(columns)
     frame.index.name = "cohort"
     return frame
+
+
+def km_curve(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The steps of a Kaplan-Meier curve as lifelines draws it: times (from 0) and survival.
+
+    >>> [a.tolist() for a in km_curve(np.array([2.0, 1.0, 3.0]), np.array([True, False, True]))]
+    [[0.0, 1.0, 2.0, 3.0], [1.0, 1.0, 0.5, 0.0]]
+    """
+    from lifelines import KaplanMeierFitter
+
+    fitted = KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool))
+    steps = fitted.survival_function_.iloc[:, 0]
+    return steps.index.to_numpy(dtype=float), steps.to_numpy(dtype=float)
+
+
+def curves(study: str, tables: list[cohort_mod.Table] | None = None
+           ) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Every curve the questions file asks for: by id, one :func:`km_curve` per sampled cohort."""
+    from ..evaluate import Evaluator
+    from ..reconstruct.sample import load_tables
+
+    spec, led = load(study)
+    tables = load_tables(study) if tables is None else tables
+    evaluator = Evaluator(led)
+    out = {}
+    for c in spec.curves:
+        steps = []
+        for table in tables[:c.limit]:
+            time, event = evaluator.endpoint(c.endpoint, table)
+            keep = evaluator.mask(c.population, table)
+            steps.append(km_curve(time[keep], np.asarray(event, bool)[keep]))
+        out[c.id] = steps
+    return out
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:

@@ -486,9 +486,12 @@ def km_overlay(sampled: Sequence[tuple[np.ndarray, np.ndarray]],
 
     Parameters
     ----------
-    sampled : sequence of (time, event)
-        One curve per sampled cohort, drawn thin and translucent; where they
-        pile up, the published figures pin the curve down.
+    sampled : sequence of (times, survival)
+        One curve per sampled cohort, as the steps of its Kaplan-Meier
+        estimate (:func:`cart_lib.analysis.questions.km_curve`, computed once
+        by ``make data``: :func:`cart_lib.analysis.derive.sample_curves`),
+        drawn thin and translucent; where they pile up, the published figures
+        pin the curve down.
     shown : (time, event)
         The curve of the cohort the chapter uses, drawn bold.
     printed_median : float, optional
@@ -501,10 +504,8 @@ def km_overlay(sampled: Sequence[tuple[np.ndarray, np.ndarray]],
     book_style()
     fig, ax = _axes(ax, 3.8)
     alpha = min(0.5, 8.0 / max(len(sampled), 1))
-    for time, event in sampled:
-        curve = KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, bool))
-        sf = curve.survival_function_.iloc[:, 0]
-        ax.step(sf.index, sf.to_numpy(), where="post", color=colour, lw=0.8, alpha=alpha)
+    for times, survival in sampled:
+        ax.step(times, survival, where="post", color=colour, lw=0.8, alpha=alpha)
     curve = KaplanMeierFitter().fit(np.asarray(shown[0], float), np.asarray(shown[1], bool))
     sf = curve.survival_function_.iloc[:, 0]
     ax.step(sf.index, sf.to_numpy(), where="post", color="black", lw=1.8,

@@ -60,6 +60,15 @@ def readings_path(study: str) -> Path:
     return DERIVED / f"{study}.readings.json"
 
 
+def derived_path(study: str, product: str, folder: Path | None = None) -> Path:
+    """Where ``python -m cart_lib derive`` writes one of a study's derived results (``make data``).
+
+    ``product`` is ``pinning``, ``verdicts`` or ``sample``
+    (:mod:`cart_lib.analysis.derive`); ``folder`` instead of ``data/derived/``.
+    """
+    return (DERIVED if folder is None else Path(folder)) / f"{study}.{product}.json"
+
+
 def questions_path(study: str) -> Path:
     """Path of the questions file of ``study``: quantities asked of every sampled cohort."""
     return CLAIMS / f"{study}.questions.yaml"
