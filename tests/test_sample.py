@@ -188,3 +188,14 @@ def test_a_sample_writes_booleans_as_a_cohort_does():
     header, first = text.splitlines()[:2]
     assert header.startswith("cohort,study,patient_id,")
     assert "True" not in text and "False" not in text and ",false," in first
+
+
+def test_a_study_without_a_questions_file_asks_none(monkeypatch):
+    toy = paths.ROOT / "tests" / "data" / "toy"
+    monkeypatch.setattr(paths, "CLAIMS", toy / "claims")
+    assert not paths.questions_path("toy").exists()
+    spec, led = questions.load("toy")
+    assert (spec.study, spec.questions, spec.findings, spec.curves) == ("toy", [], [], [])
+    assert led.study == "toy"
+    with pytest.raises(LedgerError, match="cannot read the questions"):
+        questions.load("toy", toy / "claims" / "toy.questions.yaml")     # named, it must exist

@@ -145,10 +145,10 @@ class Curve(_Strict):
 
 
 class Questions(_Strict):
-    """The questions file of one study."""
+    """The questions file of one study (a study without one asks none)."""
 
     study: str
-    questions: list[Question] = Field(min_length=1)
+    questions: list[Question] = []
     findings: list[Finding] = []
     curves: list[Curve] = []
 
@@ -156,11 +156,16 @@ class Questions(_Strict):
 def load(study: str, path: str | Path | None = None) -> tuple[Questions, Ledger]:
     """Read and check the questions file of ``study``.
 
+    The file is optional: a study without ``<study>.questions.yaml`` asks no
+    question (a ``path`` given must exist).
+
     Raises
     ------
     LedgerError
         One message naming the file, the question and the field at fault.
     """
+    if path is None and not paths.questions_path(study).exists():
+        return Questions(study=study), load_ledger(study)
     path = Path(path) if path is not None else paths.questions_path(study)
     file = str(path.relative_to(paths.ROOT)) if path.is_relative_to(paths.ROOT) else str(path)
     try:
