@@ -207,14 +207,9 @@ def _check(spec: Questions, led: Ledger, file: str) -> None:
             fail("id", "duplicate question id")
         ids.add(q.id)
         for field in ("population", "event"):
-            text = getattr(q, field)
-            if text:
-                try:
-                    unknown = sorted(expressions.names(text) - known)
-                except expressions.ExpressionError as exc:
-                    fail(field, str(exc))
-                if unknown:
-                    fail(field, f"unknown column(s) {unknown}")
+            problem = getattr(q, field) and expressions.names_problem(getattr(q, field), known)
+            if problem:
+                fail(field, problem)
         if q.variable and q.variable not in known:
             fail("variable", f"unknown column {q.variable!r}")
         if q.at and q.at.claim:
@@ -240,21 +235,14 @@ def _check(spec: Questions, led: Ledger, file: str) -> None:
         if c.endpoint not in led.endpoint_names():
             fail_curve("endpoint", f"unknown endpoint {c.endpoint!r}; known: "
                                    f"{sorted(led.endpoint_names())}")
-        if c.population:
-            try:
-                unknown = sorted(expressions.names(c.population) - known)
-            except expressions.ExpressionError as exc:
-                fail_curve("population", str(exc))
-            if unknown:
-                fail_curve("population", f"unknown column(s) {unknown}")
+        problem = c.population and expressions.names_problem(c.population, known)
+        if problem:
+            fail_curve("population", problem)
     for f in spec.findings:
-        try:
-            unknown = sorted(expressions.names(f.holds) - ids)
-        except expressions.ExpressionError as exc:
-            raise LedgerError(file, f"findings: {f.id}", "holds", str(exc)) from None
-        if unknown:
-            raise LedgerError(file, f"findings: {f.id}", "holds",
-                              f"names no question: {unknown} (only questions without 'by')")
+        problem = expressions.names_problem(
+            f.holds, ids, "names no question: {names} (only questions without 'by')")
+        if problem:
+            raise LedgerError(file, f"findings: {f.id}", "holds", problem)
 
 
 def _levels(column: str, led: Ledger) -> list:

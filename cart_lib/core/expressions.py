@@ -177,6 +177,28 @@ def names(text: str) -> set[str]:
     return walker.found
 
 
+def names_problem(text: str, known: set[str],
+                  unknown: str = "unknown column(s) {names}") -> str | None:
+    """What is wrong with the names an expression uses, as an error message says it (or None).
+
+    The message of the :class:`ExpressionError` when the expression is not in
+    the grammar, else ``unknown`` with ``{names}`` the sorted names not in
+    ``known``, else None.
+
+    Examples
+    --------
+    >>> names_problem("cr_d31 and group == 'a'", {"cr_d30", "group"})
+    "unknown column(s) ['cr_d31']"
+    >>> names_problem("cr_d30", {"cr_d30"}) is None
+    True
+    """
+    try:
+        missing = sorted(names(text) - known)
+    except ExpressionError as exc:
+        return str(exc)
+    return unknown.format(names=missing) if missing else None
+
+
 def truthy(values: np.ndarray) -> np.ndarray:
     """Boolean mask of values that are non-empty and non-zero."""
     if values.dtype == object:

@@ -754,14 +754,11 @@ def check_claim(claim: Claim, ledger: Ledger, file: str) -> None:
             fail(f"{prefix}.groups", f"statistic '{r.statistic.value}' takes one population, "
                                      f"not groups")
         for field, text in r.expressions().items():
-            try:
-                used = expressions.names(text)
-            except expressions.ExpressionError as exc:
-                fail(f"{prefix}.{field}", str(exc))
-            unknown = sorted(used - known)
-            if unknown:
-                fail(f"{prefix}.{field}", f"unknown column(s) {unknown}: not in the patient "
-                                          f"record, the study's columns or its variables")
+            problem = expressions.names_problem(
+                text, known, "unknown column(s) {names}: not in the patient record, the "
+                             "study's columns or its variables")
+            if problem:
+                fail(f"{prefix}.{field}", problem)
         if r.endpoint is not None and r.endpoint not in ledger.endpoint_names():
             fail(f"{prefix}.endpoint", f"unknown endpoint {r.endpoint!r}: the record has "
                                        f"{sorted(ENDPOINT_COLUMNS)}, the ledger declares "
@@ -823,13 +820,9 @@ def check_ledger(ledger: Ledger, file: str) -> None:
                               "the id repeats a claim's, a fact's or a constraint's")
         seen.add(fact.id)
         for field in ("population", "holds"):
-            try:
-                unknown = sorted(expressions.names(getattr(fact, field)) - _known_names(ledger))
-            except expressions.ExpressionError as exc:
-                raise LedgerError(file, fact.id, f"{section}[{i}].{field}", str(exc)) from None
-            if unknown:
-                raise LedgerError(file, fact.id, f"{section}[{i}].{field}",
-                                  f"unknown column(s) {unknown}")
+            problem = expressions.names_problem(getattr(fact, field), _known_names(ledger))
+            if problem:
+                raise LedgerError(file, fact.id, f"{section}[{i}].{field}", problem)
     for name in ledger.rules.waive:
         if name not in TIMELINE_RULE_IDS:
             raise LedgerError(file, None, f"rules.waive.{name}",
@@ -844,13 +837,9 @@ def check_ledger(ledger: Ledger, file: str) -> None:
             raise LedgerError(file, None, field, "a variable may not shadow a record column")
         if var.column and var.column not in ledger.dtypes():
             raise LedgerError(file, None, f"{field}.column", f"unknown column {var.column!r}")
-        if var.expr:
-            try:
-                unknown = sorted(expressions.names(var.expr) - _known_names(ledger))
-            except expressions.ExpressionError as exc:
-                raise LedgerError(file, None, f"{field}.expr", str(exc)) from None
-            if unknown:
-                raise LedgerError(file, None, f"{field}.expr", f"unknown column(s) {unknown}")
+        problem = var.expr and expressions.names_problem(var.expr, _known_names(ledger))
+        if problem:
+            raise LedgerError(file, None, f"{field}.expr", problem)
     for name in ledger.columns:
         if name in COLUMN_NAMES:
             raise LedgerError(file, None, f"columns.{name}",
@@ -942,13 +931,9 @@ def check_ledger(ledger: Ledger, file: str) -> None:
         kinds = [("events", i, k) for i, k in enumerate(declared.events)] + \
             [("competing", i, k) for i, k in enumerate(declared.competing)]
         for part, i, kind in kinds:
-            try:
-                unknown = sorted(expressions.names(kind.when) - _known_names(ledger))
-            except expressions.ExpressionError as exc:
-                raise LedgerError(file, None, f"{field}.{part}[{i}].when", str(exc)) from None
-            if unknown:
-                raise LedgerError(file, None, f"{field}.{part}[{i}].when",
-                                  f"unknown column(s) {unknown}")
+            problem = expressions.names_problem(kind.when, _known_names(ledger))
+            if problem:
+                raise LedgerError(file, None, f"{field}.{part}[{i}].when", problem)
             if isinstance(kind.day, str) and kind.day not in numeric:
                 raise LedgerError(file, None, f"{field}.{part}[{i}].day",
                                   f"{kind.day!r} is not a numeric column of the record or "
