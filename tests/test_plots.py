@@ -24,6 +24,9 @@ def test_every_group_of_every_study_has_its_own_colour():
             ("hu2019", "RD-alloCAR"), ("hu2019", "DD-alloCAR")} <= set(palette)
     assert len(set(palette.values())) == len(palette)
     assert set(plots.group_palette("hu2019")) == {"autoCAR", "RD-alloCAR", "DD-alloCAR"}
+    # One study's colours (read from its own ledger alone) are those of the whole palette.
+    for study in ("hu2019", "zhang2020"):
+        assert plots.group_palette(study) == {g: c for (s, g), c in palette.items() if s == study}
 
 
 def test_a_new_study_changes_no_other_studys_colours(tmp_path, monkeypatch):
@@ -64,7 +67,7 @@ def test_patient_flow_nodes_hold_every_patient_at_every_stage(zhang):
     frame = zhang.frame
     stages = [("all", pd.Series("all", index=frame.index)), ("group", frame["group"]),
               ("response", frame["cr_d30"].map({True: "CR", False: "no CR"}))]
-    fig = plots.patient_flow(stages, frame["group"])
+    fig = plots.patient_flow(stages, frame["group"], study="zhang2020")
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert "all (37)" in labels and "post-HSCT (28)" in labels and "no CR (6)" in labels
     plt.close(fig)

@@ -41,10 +41,15 @@ NEUTRAL = "#5f5f5f"
 
 
 @lru_cache(maxsize=1)
-def _colours() -> dict[tuple[str, str], tuple[float, float, float]]:
+def _listed() -> dict[tuple[str, str], tuple[float, float, float]]:
     listed = yaml.safe_load(paths.PALETTE.read_text()) if paths.PALETTE.exists() else None
-    out = {(study, group): to_rgb(colour) for study, groups in (listed or {}).items()
-           for group, colour in groups.items()}
+    return {(study, group): to_rgb(colour) for study, groups in (listed or {}).items()
+            for group, colour in groups.items()}
+
+
+@lru_cache(maxsize=1)
+def _colours() -> dict[tuple[str, str], tuple[float, float, float]]:
+    out = dict(_listed())
     taken = set(out.values())
     spare = [tuple(c) for c in sns.color_palette(PALETTE) if tuple(c) not in taken]
     missing = [(led.study, g) for led in ledger_mod.load_all() for g in led.groups
@@ -80,10 +85,14 @@ def group_palette(study: str | None = None) -> dict:
     >>> len(set(palette.values())) == len(palette)
     True
     """
-    colours = _colours()
     if study is None:
-        return dict(colours)
-    return {group: colour for (s, group), colour in colours.items() if s == study}
+        return dict(_colours())
+    # A study whose groups are all listed reads no other study's ledger, so
+    # that its chapter does not depend on theirs.
+    listed = _listed()
+    if all((study, group) in listed for group in ledger_mod.load(study).groups):
+        return {group: colour for (s, group), colour in listed.items() if s == study}
+    return {group: colour for (s, group), colour in _colours().items() if s == study}
 
 
 def _group_colours(study: str | None) -> dict[str, tuple[float, float, float]]:
@@ -333,7 +342,7 @@ def swimmer_plot(frame: pd.DataFrame, *, order: Sequence[str] | None = None,
 
 
 def patient_flow(stages: Sequence[tuple[str, pd.Series]], colour_by: pd.Series, *,
-                 title: str | None = None) -> plt.Figure:
+                 study: str | None = None, title: str | None = None) -> plt.Figure:
     """A flow diagram: patients split stage by stage, with counts, as ribbons.
 
     Parameters
@@ -344,6 +353,9 @@ def patient_flow(stages: Sequence[tuple[str, pd.Series]], colour_by: pd.Series, 
         usually a single label for everyone.
     colour_by : Series
         Each patient's group; ribbons take the group colours.
+    study : str, optional
+        The study the groups belong to, whose colours they take (without
+        one, the first study naming each group).
 
     Returns
     -------
@@ -353,7 +365,7 @@ def patient_flow(stages: Sequence[tuple[str, pd.Series]], colour_by: pd.Series, 
         patients they share.
     """
     book_style()
-    palette = _group_colours(None)
+    palette = _group_colours(study)
     fig, ax = plt.subplots(figsize=(BOOK_WIDTH, 5.2))
     n = len(colour_by)
     gap = max(1.0, 0.06 * n)
