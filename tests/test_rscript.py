@@ -342,6 +342,18 @@ def test_only_scripts_with_a_test_across_k_groups_carry_its_helpers(toy):
         assert ".logrank_groups" not in rscript.generate(L.load(study))
 
 
+def test_a_script_names_the_packages_it_needs(toy):
+    """cmprsk only where a claim states a cumulative incidence, and then in the header."""
+    led, _, script = toy
+    head = script.read_text().split("\n\n", 1)[0]
+    assert "# Base R, the survival package and cmprsk (Debian: " in head
+    assert "r-cran-survival r-cran-cmprsk)" in head
+    for study in paths.studies():
+        head = rscript.generate(L.load(study)).split("\n\n", 1)[0]
+        assert "# Base R and the survival package only (Debian: " in head
+        assert "cmprsk" not in head
+
+
 def test_cli_writes_the_script(tmp_path):
     out = tmp_path / "hu2019.R"
     done = subprocess.run([sys.executable, "-m", "cart_lib", "rscript", "--study", "hu2019",

@@ -162,6 +162,8 @@ class Measure:
     r_skip: ClassVar[str] = ""
     #: R functions its lines call that the script's prelude does not define.
     r_helpers: ClassVar[str] = ""
+    #: R packages beyond base R and survival that its lines need, as ``(package, Debian package)``.
+    r_packages: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def r_lines(self, r, claim: Claim, reading: Reading) -> list[str]:
         """R lines after ``pop <- <population mask>``, the last one the figure's result.

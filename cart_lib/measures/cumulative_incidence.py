@@ -27,6 +27,7 @@ class CumulativeIncidence(Measure):
 
     r_method = ("cmprsk::cuminc() and timepoints(): the estimate and Gray's variance; the "
                 "interval on the plain or log-log scale")
+    r_packages = (("cmprsk", "r-cran-cmprsk"),)
     r_helpers = r'''
 # ------------------------------------------------------------------ cumulative incidence
 # cmprsk (Debian: r-cran-cmprsk): cuminc() and timepoints() give the estimate
