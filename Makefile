@@ -74,7 +74,7 @@ readings: $(STAMP)  ## search under each alternative reading no check decides (d
 derive: $(STAMP)  ## compute once what the chapters read: pinning, reading verdicts, summaries over the sample (data/derived/)
 	$(BIN)/python -m cart_lib derive
 
-notebooks: $(STAMP)  ## re-execute the chapters in place, one kernel per core (their outputs are nbval's reference)
+notebooks: $(STAMP)  ## re-execute the chapters in place, one kernel per core (their outputs are nbval's reference, and the book's while what they read is unchanged: chapters/stored-outputs.json)
 	$(BIN)/python -m cart_lib.book.notebooks
 
 nbval: $(STAMP)  ## nbval on the chapters alone, one notebook per core (pytest-xdist, whole files per worker)

@@ -2,16 +2,22 @@
 
 Usage: ``.venv/bin/python benchmarks/bench_book.py [--repeat N] [--project PATH]``
 
-Works in a temporary copy of the project (``cart_lib.book.bookbuild.working_copy``),
-never in the working tree, and times, N times each, in that order:
+Works in temporary copies of the project (``cart_lib.book.bookbuild.working_copy``,
+a fresh one for each round), never in the working tree, and times, N times
+each, in that order:
 
 template book, clean build
     ``jupyter-book build`` of the book ``jupyter-book create`` makes (Jupyter
     Book's own template: a Markdown page, a MyST Markdown page and a small
     notebook), in the same environment: the yardstick the other rows are
     divided by, since the machine's speed drifts;
+clean build, every chapter executed
+    ``make book`` with no ``_build/`` and no stored-outputs file
+    (``chapters/stored-outputs.json``), so that every notebook executes;
 clean build
-    ``make book`` with no ``_build/`` (every notebook executed);
+    ``make book`` with no ``_build/``, as on a clean clone: a chapter whose
+    stored outputs are current (nothing it read changed since ``make
+    notebooks`` stored them) is taken as stored, the others execute;
 no-op rebuild
     ``make book`` again, nothing changed;
 Sphinx with nothing to do
@@ -52,7 +58,8 @@ from pathlib import Path
 from cart_lib.core import paths
 from cart_lib.book.bookbuild import working_copy
 
-ROWS = ("template book, clean build", "clean build", "no-op rebuild (`make book`)",
+ROWS = ("template book, clean build", "clean build, every chapter executed",
+        "clean build", "no-op rebuild (`make book`)",
         "Sphinx with nothing to do", "rebuild after a one-line ledger edit",
         "rebuild after a plotting-function edit", "nbval on the chapters")
 
@@ -113,26 +120,33 @@ def main() -> int:
     times: dict[str, list[float]] = {name: [] for name in ROWS}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        copy = tmp / "project"
-        if args.project.resolve() == paths.ROOT:
-            working_copy(copy)
-        else:                                        # another checkout, with this environment
-            subprocess.run(["cp", "-a", str(args.project), str(copy)], check=True)
-            for name in (".venv", "_build", ".git"):
-                subprocess.run(["rm", "-rf", str(copy / name)], check=True)
-            (copy / ".venv").symlink_to(venv)
-        env = {**os.environ, "PYTHONPATH": str(copy)}
         jupyter_book = str(venv / "bin/jupyter-book")
         subprocess.run([jupyter_book, "create", str(tmp / "template")], check=True,
                        capture_output=True)
-        has_nbval = "\nnbval:" in (copy / "Makefile").read_text()
-        nbval = [*make, "nbval"] if has_nbval else [sys.executable, "-m", "pytest", "-q",
-                                                    "chapters"]
         for run in range(args.repeat):
-            subprocess.run(["rm", "-rf", "_build"], cwd=copy, check=True)
+            # A fresh copy each round: the edits below leave stored outputs stale.
+            copy = tmp / f"project-{run}"
+            if args.project.resolve() == paths.ROOT:
+                working_copy(copy)
+            else:                                    # another checkout, with this environment
+                subprocess.run(["cp", "-a", str(args.project), str(copy)], check=True)
+                for name in (".venv", "_build", ".git"):
+                    subprocess.run(["rm", "-rf", str(copy / name)], check=True)
+                (copy / ".venv").symlink_to(venv)
+            env = {**os.environ, "PYTHONPATH": str(copy)}
+            has_nbval = "\nnbval:" in (copy / "Makefile").read_text()
+            nbval = [*make, "nbval"] if has_nbval else [sys.executable, "-m", "pytest", "-q",
+                                                        "chapters"]
             subprocess.run(["rm", "-rf", "_build"], cwd=tmp / "template", check=True)
             row = iter(times.values())
             next(row).append(timed([jupyter_book, "build", "."], tmp / "template", env))
+            stored = copy / "chapters/stored-outputs.json"
+            kept = stored.read_bytes() if stored.exists() else None
+            stored.unlink(missing_ok=True)
+            next(row).append(timed([*make, "book"], copy, env))
+            if kept is not None:
+                stored.write_bytes(kept)
+            subprocess.run(["rm", "-rf", "_build"], cwd=copy, check=True)
             next(row).append(timed([*make, "book"], copy, env))
             next(row).append(timed([*make, "book"], copy, env))
             next(row).append(timed([jupyter_book, "build", ".", "-W", "-n", "--keep-going"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import nbformat
 import pytest
 import yaml
 
-from cart_lib.book.bookbuild import working_copy
+from cart_lib.book.bookbuild import read_stored, settings, stale, working_copy
 from cart_lib.core.paths import ROOT
 
 PROBE_TEXT = ("(probe)=\n# Probe\n\n"
@@ -235,3 +236,92 @@ def test_a_file_edited_while_its_chapter_runs_runs_the_chapter_again(tmp_path: P
     done = make_book(copy)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Data value: gamma." in built(copy)
+
+
+# ------------------------------------------------------------ stored outputs
+
+def store_outputs(copy: Path) -> subprocess.CompletedProcess:
+    """``make notebooks`` in the copy: execute its chapters in place and record what they read."""
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    return subprocess.run(["make", "-o", ".venv/.installed", "notebooks"], cwd=copy, env=env,
+                          capture_output=True, text=True)
+
+
+def test_a_clean_build_takes_stored_outputs_while_nothing_they_read_changed(study_book: Path):
+    """Executing nothing is right only while every file a chapter read is as it was."""
+    done = store_outputs(study_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    stored = {study: shown_in_notebook(study_book, study) for study in STUDIES}
+
+    shutil.rmtree(study_book / "_build")
+    done = make_book(study_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for study in STUDIES:
+        assert shown(study_book, study)["Run"] == stored[study], f"{study} was executed"
+        assert f"probe-{study}.ipynb: taking its stored outputs" in done.stdout
+
+    # The ledger one probe read changes: that probe runs, in this build and
+    # in a clean one; the other keeps its stored outputs.
+    ledger = study_book / "data/claims/hu2019.yaml"
+    old = shown(study_book, "hu2019")["Title"]
+    write(ledger, ledger.read_text().replace(old, old + " (edited)", 1))
+    for build in ("incremental", "clean"):
+        if build == "clean":
+            shutil.rmtree(study_book / "_build")
+        done = make_book(study_book)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert shown(study_book, "hu2019")["Title"] == old + " (edited)", build
+        assert shown(study_book, "hu2019")["Run"] != stored["hu2019"], build
+        assert shown(study_book, "zhang2020")["Run"] == stored["zhang2020"], build
+
+    # Without the stored-outputs file named, a clean build executes every chapter.
+    config = yaml.safe_load((study_book / "_config.yml").read_text())
+    config["sphinx"]["config"]["book_stored_outputs"] = ""
+    write(study_book / "_config.yml", yaml.safe_dump(config))
+    shutil.rmtree(study_book / "_build")
+    done = make_book(study_book)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert shown(study_book, "zhang2020")["Run"] != stored["zhang2020"]
+
+
+def shown_in_notebook(copy: Path, study: str) -> str:
+    """The run token a probe's stored outputs hold."""
+    nb = nbformat.read(copy / f"chapters/probe-{study}.ipynb", as_version=4)
+    for output in nb.cells[1].outputs:
+        data = output.get("data", {})
+        if output.get("metadata", {}).get("scrapbook", {}).get("name") == "run":
+            return re.sub(r"^'|'$", "", data["application/papermill.record/text/plain"])
+    raise AssertionError(f"no stored run token in probe-{study}")
+
+
+def test_the_chapters_stored_outputs_are_current():
+    """Every chapter's stored outputs were computed from the library and data as committed.
+
+    Otherwise a clean build executes the chapter (correct, but slow) and
+    nbval compares it against outputs of another version: run ``make notebooks``.
+    """
+    book = settings(ROOT)
+    records = read_stored(ROOT / book["stored"])
+    chapters = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").glob("*.ipynb"))
+    assert sorted(records) == chapters
+    scope = {"inputs": sorted(book["inputs"]), "environment": sorted(book["environment"])}
+    for name in chapters:
+        why = stale(nbformat.read(ROOT / name, as_version=4), records[name], ROOT, None, scope)
+        assert why is None, f"{name}: stored outputs not current ({why}): run `make notebooks`"
+
+
+def test_a_stale_record_is_reported(tmp_path: Path):
+    """The check above can fail: an edited file, an edited code cell, another scope."""
+    book = settings(ROOT)
+    name = "chapters/claims-ledger.ipynb"
+    record = read_stored(ROOT / book["stored"])[name]
+    nb = nbformat.read(ROOT / name, as_version=4)
+    scope = {"inputs": sorted(book["inputs"]), "environment": sorted(book["environment"])}
+    first = next(f for f in record["files"] if f.startswith("data/"))
+    edited = {**record, "files": {**record["files"], first: "0" * 64}}
+    assert stale(nb, edited, ROOT, None, scope) == f"changed since it ran: {first}"
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.source += "\n# edited"
+    assert stale(nb, record, ROOT, None, scope) == "its code cells changed"
+    assert stale(nb, record, ROOT, None, {**scope, "inputs": ["cart_lib"]}) \
+        == "book_inputs or book_environment changed"

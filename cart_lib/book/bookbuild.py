@@ -27,6 +27,16 @@ Before Sphinx reads any page, the extension
    page's own source changed), and every page that is not a notebook when
    any input changed.
 
+A stale notebook is not executed when its stored outputs are current: ``make
+notebooks`` executes the chapters in place and records, in
+``book_stored_outputs`` (:data:`cart_lib.core.paths.STORED_OUTPUTS`), what
+each one read, under the same rules. When a notebook's code cells, the
+files and folders it read and the environment are as that record holds
+them, its stored outputs are what executing it would give (nbval checks
+that they are), and the build takes them into the cache as they are. So a
+clean build of an unchanged checkout executes nothing, and an edit executes
+the chapters it concerns.
+
 It also deletes the HTML of a page taken out of the book, which Sphinx leaves.
 
 It also puts the project's version and the version and date of the data into
@@ -58,6 +68,14 @@ DEFAULT_INPUTS = (paths.LIBRARY.name, paths.DATA.name)
 DEFAULT_ENVIRONMENT = ("requirements.lock",)
 #: File in the execution cache recording, per notebook, what it read when it last ran.
 RECORDS = "book-reads.json"
+#: File, relative to the book's root, recording what each notebook's stored outputs were computed from.
+DEFAULT_STORED = paths.STORED_OUTPUTS.relative_to(paths.ROOT).as_posix()
+#: What the stored-outputs file says of itself.
+STORED_ABOUT = ("What each chapter's stored outputs were computed from, written by `make notebooks` "
+                "(cart_lib.book.notebooks): the key of its code cells, and the SHA-256 of every "
+                "file and folder listing it read under book_inputs and of book_environment. "
+                "The book takes a chapter's stored outputs instead of executing it while all "
+                "of these are unchanged (cart_lib.book.bookbuild).")
 #: What a copy of the project leaves out: build products, the environment, git's store.
 NOT_COPIED = (".git", ".venv", paths.BUILD.name, "__pycache__", "*.egg-info", ".pytest_cache",
               ".ipynb_checkpoints")
@@ -231,24 +249,34 @@ def _scope(inputs: Iterable[str], environment: Iterable[str]) -> dict[str, list[
     return {"inputs": sorted(inputs), "environment": sorted(environment)}
 
 
-def stale(nb, record: dict | None, root: Path, cache, scope: dict | None = None) -> str | None:
+def code_key(nb) -> str:
+    """The execution cache's key of a notebook: its code cells and kernel, not its outputs or prose."""
+    from jupyter_cache.cache.main import JupyterCacheBase
+
+    # The hash is the cache's own, which reads nothing of the cache itself.
+    return JupyterCacheBase.create_hashed_notebook(None, nb)[1]
+
+
+def stale(nb, record: dict | None, root: Path, cache=None, scope: dict | None = None) -> str | None:
     """Why a notebook must run again before the book shows it, or None when it need not.
 
-    ``record``: what :data:`RECORDS` holds for it; ``cache``: the execution
-    cache; ``scope``: the ``book_inputs`` and ``book_environment`` in force,
-    which the record must have been made under.
+    ``record``: what :data:`RECORDS` (or the stored-outputs file) holds for
+    it; ``cache``: the execution cache, which must hold the notebook (None:
+    the outputs are the notebook's own, stored with it); ``scope``: the
+    ``book_inputs`` and ``book_environment`` in force, which the record must
+    have been made under.
     """
     if record is None:
         return "never executed with its reads recorded"
     if scope is not None and record.get("scope") != scope:
         return "book_inputs or book_environment changed"
-    key = cache.create_hashed_notebook(nb)[1]
-    if record.get("key") != key:
+    if record.get("key") != code_key(nb):
         return "its code cells changed"
-    try:
-        cache.match_cache_notebook(nb)
-    except KeyError:
-        return "not in the execution cache"
+    if cache is not None:
+        try:
+            cache.match_cache_notebook(nb)
+        except KeyError:
+            return "not in the execution cache"
     found = changed_inputs(record, root)
     if found:
         shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
@@ -256,15 +284,55 @@ def stale(nb, record: dict | None, root: Path, cache, scope: dict | None = None)
     return None
 
 
+def read_stored(path: Path | None) -> dict:
+    """The records of the stored-outputs file (``{notebook: record}``), empty without one."""
+    if path is None or not Path(path).is_file():
+        return {}
+    return json.loads(Path(path).read_text()).get("notebooks", {})
+
+
+def write_stored(path: Path, records: dict) -> None:
+    """Write the stored-outputs file, the same bytes for the same records."""
+    text = json.dumps({"about": STORED_ABOUT, "notebooks": records}, indent=1, sort_keys=True)
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(text + "\n")
+    os.replace(tmp, path)
+
+
+def stored_record(nb, reads, root: Path, inputs: Iterable[str], environment: Iterable[str],
+                  before: dict) -> dict:
+    """What the stored-outputs file keeps of an executed notebook: its key, scope and reads."""
+    inputs, environment = list(inputs), list(environment)
+    record = dependencies(reads, root, inputs, environment, before)
+    record["key"] = code_key(nb)
+    record["scope"] = _scope(inputs, environment)
+    return record
+
+
+def settings(root: Path) -> dict:
+    """``book_inputs``, ``book_environment`` and ``book_stored_outputs`` as ``_config.yml`` sets them."""
+    import yaml
+
+    config_file = Path(root) / "_config.yml"
+    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else None
+    given = ((config or {}).get("sphinx") or {}).get("config") or {}
+    return {"inputs": list(given.get("book_inputs", DEFAULT_INPUTS)),
+            "environment": list(given.get("book_environment", DEFAULT_ENVIRONMENT)),
+            "stored": given.get("book_stored_outputs", DEFAULT_STORED)}
+
+
 def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: Iterable[str],
             environment: Iterable[str], jobs: int = 0, timeout: int = 600,
-            allow_errors: bool = False, log=print) -> dict[str, str]:
-    """Execute the stale ``notebooks`` ({docname: path}) into the cache; return each one's run.
+            allow_errors: bool = False, log=print, stored: Path | None = None) -> dict[str, str]:
+    """Bring the stale ``notebooks`` ({docname: path}) into the cache; return each one's run.
 
-    A run is an identifier that changes whenever the notebook is executed
-    again: Sphinx must re-read a page whose run it has not read. A notebook
-    that fails gets a fresh run and no cache entry, so myst-nb executes it
-    itself when Sphinx reads it and reports its error.
+    A stale notebook whose stored outputs are current (``stored``, the
+    stored-outputs file, holds a record of it that :func:`stale` finds
+    nothing wrong with) is taken into the cache as stored; the others are
+    executed. A run is an identifier that changes whenever the notebook is
+    brought in again: Sphinx must re-read a page whose run it has not read.
+    A notebook that fails gets a fresh run and no cache entry, so myst-nb
+    executes it itself when Sphinx reads it and reports its error.
     """
     import nbformat
     from jupyter_cache import get_cache
@@ -277,24 +345,35 @@ def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: It
     cache = get_cache(str(cache_path))
     store = cache_path / RECORDS
     records: dict = json.loads(store.read_text()) if store.is_file() else {}
+    kept = read_stored(stored)
+    scope = _scope(inputs, environment)
     took = {name: record.get("seconds", 0.0) for name, record in records.items()}
     todo: list[tuple[str, Path, str]] = []
+    taken: list[tuple[str, Path, str]] = []
     for doc, path in sorted(notebooks.items()):
         name = Path(path).relative_to(root).as_posix()
-        why = stale(nbformat.read(path, as_version=4), records.get(name), root, cache,
-                    _scope(inputs, environment))
+        nb = nbformat.read(path, as_version=4)
+        why = stale(nb, records.get(name), root, cache, scope)
         if why:
-            todo.append((doc, Path(path), name))
-            log(f"{name}: executing again ({why})")
             # Never leave an entry computed from older inputs for myst-nb to find.
             records.pop(name, None)
             try:
-                cache.remove_cache(cache.match_cache_notebook(
-                    nbformat.read(path, as_version=4)).pk)
+                cache.remove_cache(cache.match_cache_notebook(nb).pk)
             except KeyError:
                 pass
-    if todo:
+            if name in kept and stale(nb, kept[name], root, None, scope) is None:
+                taken.append((doc, Path(path), name))
+                log(f"{name}: taking its stored outputs, which are current")
+            else:
+                todo.append((doc, Path(path), name))
+                log(f"{name}: executing again ({why})")
+    if todo or taken:
         store.write_text(json.dumps(records, indent=1, sort_keys=True))
+    for doc, path, name in taken:
+        cache.cache_notebook_bundle(
+            CacheBundleIn(nbformat.read(path, as_version=4), str(path),
+                          data={"execution_seconds": 0.0}), check_validity=False, overwrite=True)
+        records[name] = {**kept[name], "run": uuid.uuid4().hex, "seconds": took.get(name, 0.0)}
     # Longest first (as they last ran), so the pool does not end on one long notebook.
     todo.sort(key=lambda item: -took.get(item[2], 0.0))
     before = snapshot(root, inputs, environment) if todo else {}
@@ -316,7 +395,7 @@ def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: It
         record["seconds"] = round(done.seconds, 2)
         records[name] = record
         log(f"{name}: executed in {done.seconds:.1f} s; depends on {len(record['files'])} files")
-    if todo:
+    if todo or taken:
         tmp = store.with_suffix(".tmp")
         tmp.write_text(json.dumps(records, indent=1, sort_keys=True))
         os.replace(tmp, store)
@@ -353,9 +432,11 @@ def _outdated(app, env, added, changed, removed) -> list[str]:
                            for pattern in config.execution_excludepatterns)
             if path.suffix == ".ipynb" and not excluded:
                 notebooks[doc] = path
+        stored = app.config.book_stored_outputs
         runs = refresh(root, notebooks, cache, inputs, environment, jobs=app.config.book_jobs,
                        timeout=config.execution_timeout,
-                       allow_errors=config.execution_allow_errors, log=logger.info)
+                       allow_errors=config.execution_allow_errors, log=logger.info,
+                       stored=root / stored if stored else None)
         # Kept in the environment, which Sphinx saves only after reading every
         # page: a build that fails half-way re-reads these pages the next time.
         read = getattr(env, "book_notebook_runs", {})
@@ -399,6 +480,8 @@ def setup(app) -> dict:
     app.add_config_value("book_environment", list(DEFAULT_ENVIRONMENT), "env", [list, tuple])
     # 0: one kernel per core.
     app.add_config_value("book_jobs", 0, "", [int])
+    # "": never take a notebook's stored outputs, execute every stale one.
+    app.add_config_value("book_stored_outputs", DEFAULT_STORED, "", [str])
     app.connect("config-inited", _set_footer)
     app.connect("env-get-outdated", _outdated)
     app.connect("html-page-context", _drop_repeated_scripts, priority=900)

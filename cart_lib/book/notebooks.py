@@ -4,7 +4,12 @@
 executes the chapters in place, so their stored outputs are nbval's
 reference. Stored outputs are results: regenerate them deliberately and
 review the diff like code. Execution records no timing metadata, so that
-re-executing an unchanged notebook rewrites it byte for byte.
+re-executing an unchanged notebook rewrites it byte for byte. What each
+notebook read goes to the stored-outputs file
+(:data:`cart_lib.core.paths.STORED_OUTPUTS`), so that the book's build takes
+the stored outputs, instead of executing the notebook, for as long as none
+of it changed (:mod:`cart_lib.book.bookbuild`); a notebook that failed loses
+its record.
 
 Each notebook runs in its own kernel, a process of its own, and up to
 ``jobs`` kernels run at once (by default one per core): :func:`execute_many`.
@@ -243,21 +248,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=0,
                         help="kernels at once (default: one per core)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    targets = args.notebooks or sorted(paths.CHAPTERS.glob("*.ipynb"))
+    from .bookbuild import read_stored, settings, snapshot, stored_record, write_stored
+
+    root = Path(os.path.realpath(paths.ROOT))
+    targets = [Path(os.path.realpath(t)) for t in
+               (args.notebooks or sorted(paths.CHAPTERS.glob("*.ipynb")))]
     for target in targets:
         if take_text(target):
             print(f"took the edits of {text_path(target)} into {target}", flush=True)
     jobs = args.jobs or default_jobs()
     print(f"executing {len(targets)} notebooks, {min(jobs, len(targets))} at once", flush=True)
+    book = settings(root)
+    before = snapshot(root, book["inputs"], book["environment"])
+    stored = root / book["stored"] if book["stored"] else None
+    records = read_stored(stored)
     failed = 0
-    for done in execute_many(targets, jobs=jobs):
+    for done in execute_many(targets, jobs=jobs, track=True):
+        name = done.path.relative_to(root).as_posix()
+        records.pop(name, None)
         if done.error is not None:
             failed += 1
             print(f"FAILED {done.path} ({done.seconds:.1f} s):\n{done.error}", file=sys.stderr)
             continue
         nbformat.write(done.nb, done.path)
         write_text(done.path, done.nb)
+        records[name] = stored_record(done.nb, done.reads, root, book["inputs"],
+                                      book["environment"], before)
         print(f"executed {done.path} ({done.seconds:.1f} s)", flush=True)
+    if stored is not None:
+        write_stored(stored, records)
     return 1 if failed else 0
 
 

@@ -17,6 +17,8 @@ CHAPTERS = ROOT / "chapters"
 #: The book's colour for each (study, group).
 PALETTE = DATA / "palette.yml"
 CHAPTER_TEXT = CHAPTERS / "text"
+#: What each chapter's stored outputs were computed from (``make notebooks`` writes it).
+STORED_OUTPUTS = CHAPTERS / "stored-outputs.json"
 
 
 def ledger_path(study: str) -> Path:
