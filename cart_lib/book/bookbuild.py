@@ -291,17 +291,24 @@ def read_stored(path: Path | None) -> dict:
     return json.loads(Path(path).read_text()).get("notebooks", {})
 
 
-def write_stored(path: Path, records: dict) -> None:
-    """Write the stored-outputs file, the same bytes for the same records."""
-    text = json.dumps({"about": STORED_ABOUT, "notebooks": records}, indent=1, sort_keys=True)
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` whole or not at all, the same bytes for the same data."""
     tmp = Path(path).with_suffix(".tmp")
-    tmp.write_text(text + "\n")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     os.replace(tmp, path)
 
 
-def stored_record(nb, reads, root: Path, inputs: Iterable[str], environment: Iterable[str],
-                  before: dict) -> dict:
-    """What the stored-outputs file keeps of an executed notebook: its key, scope and reads."""
+def write_stored(path: Path, records: dict) -> None:
+    """Write the stored-outputs file."""
+    _write_json(path, {"about": STORED_ABOUT, "notebooks": records})
+
+
+def execution_record(nb, reads, root: Path, inputs: Iterable[str], environment: Iterable[str],
+                     before: dict) -> dict:
+    """What is kept of an executed notebook, by the build and in the stored-outputs file.
+
+    Its code cells' key, the scope it ran under and what it read (:func:`dependencies`).
+    """
     inputs, environment = list(inputs), list(environment)
     record = dependencies(reads, root, inputs, environment, before)
     record["key"] = code_key(nb)
@@ -349,7 +356,7 @@ def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: It
     scope = _scope(inputs, environment)
     took = {name: record.get("seconds", 0.0) for name, record in records.items()}
     todo: list[tuple[str, Path, str]] = []
-    taken: list[tuple[str, Path, str]] = []
+    taken: list[tuple[str, Path, str, object]] = []
     for doc, path in sorted(notebooks.items()):
         name = Path(path).relative_to(root).as_posix()
         nb = nbformat.read(path, as_version=4)
@@ -362,17 +369,16 @@ def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: It
             except KeyError:
                 pass
             if name in kept and stale(nb, kept[name], root, None, scope) is None:
-                taken.append((doc, Path(path), name))
+                taken.append((doc, Path(path), name, nb))
                 log(f"{name}: taking its stored outputs, which are current")
             else:
                 todo.append((doc, Path(path), name))
                 log(f"{name}: executing again ({why})")
     if todo or taken:
-        store.write_text(json.dumps(records, indent=1, sort_keys=True))
-    for doc, path, name in taken:
-        cache.cache_notebook_bundle(
-            CacheBundleIn(nbformat.read(path, as_version=4), str(path),
-                          data={"execution_seconds": 0.0}), check_validity=False, overwrite=True)
+        _write_json(store, records)
+    for doc, path, name, nb in taken:
+        cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": 0.0}),
+                                    check_validity=False, overwrite=True)
         records[name] = {**kept[name], "run": uuid.uuid4().hex, "seconds": took.get(name, 0.0)}
     # Longest first (as they last ran), so the pool does not end on one long notebook.
     todo.sort(key=lambda item: -took.get(item[2], 0.0))
@@ -388,17 +394,13 @@ def refresh(root: Path, notebooks: dict[str, Path], cache_path: Path, inputs: It
         cache.cache_notebook_bundle(
             CacheBundleIn(done.nb, str(path), data={"execution_seconds": done.seconds}),
             check_validity=False, overwrite=True)
-        record = dependencies(done.reads, root, inputs, environment, before)
-        record["key"] = cache.create_hashed_notebook(done.nb)[1]
-        record["scope"] = _scope(inputs, environment)
+        record = execution_record(done.nb, done.reads, root, inputs, environment, before)
         record["run"] = uuid.uuid4().hex
         record["seconds"] = round(done.seconds, 2)
         records[name] = record
         log(f"{name}: executed in {done.seconds:.1f} s; depends on {len(record['files'])} files")
     if todo or taken:
-        tmp = store.with_suffix(".tmp")
-        tmp.write_text(json.dumps(records, indent=1, sort_keys=True))
-        os.replace(tmp, store)
+        _write_json(store, records)
     for doc, path in notebooks.items():
         name = Path(path).relative_to(root).as_posix()
         runs.setdefault(doc, records.get(name, {}).get("run", ""))

@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=0,
                         help="kernels at once (default: one per core)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    from .bookbuild import read_stored, settings, snapshot, stored_record, write_stored
+    from .bookbuild import execution_record, read_stored, settings, snapshot, write_stored
 
     root = Path(os.path.realpath(paths.ROOT))
     targets = [Path(os.path.realpath(t)) for t in
@@ -272,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         nbformat.write(done.nb, done.path)
         write_text(done.path, done.nb)
-        records[name] = stored_record(done.nb, done.reads, root, book["inputs"],
-                                      book["environment"], before)
+        records[name] = execution_record(done.nb, done.reads, root, book["inputs"],
+                                         book["environment"], before)
         print(f"executed {done.path} ({done.seconds:.1f} s)", flush=True)
     if stored is not None:
         write_stored(stored, records)
